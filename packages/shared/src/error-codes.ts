@@ -1,0 +1,64 @@
+// One list of stable error codes. A job that fails carries one of these (or Runflow's own code for a
+// permanent 4xx) at the start of its failedReason: "CODE: message".
+
+export const ERROR_CODES = {
+  INVALID_INPUT: { status: 422, retryable: false, summary: 'the edit request failed validation' },
+  UNKNOWN_MODEL: { status: 422, retryable: false, summary: 'the model is not in the registry' },
+  UNKNOWN_QUEUE: { status: 404, retryable: false, summary: 'the queue is not configured' },
+  IDEMPOTENCY_KEY_REUSED: {
+    status: 409,
+    retryable: false,
+    summary: 'the idempotency key was used before with a different request',
+  },
+  INVALID_JOB_DATA: { status: 422, retryable: false, summary: 'a dequeued job failed re-validation' },
+  RUNFLOW_PERMANENT: { status: 502, retryable: false, summary: 'Runflow rejected the request (4xx)' },
+  RUNFLOW_RETRIES_EXHAUSTED: { status: 503, retryable: false, summary: 'Runflow kept failing (5xx/429/network)' },
+  RUN_FAILED: { status: 502, retryable: false, summary: 'the run ended failed on Runflow' },
+  RUN_CANCELLED: { status: 502, retryable: false, summary: 'the run was cancelled on Runflow' },
+  RUN_DEADLINE_EXCEEDED: { status: 504, retryable: false, summary: 'no terminal result before the hard deadline' },
+  REDIS_UNAVAILABLE: { status: 503, retryable: true, summary: 'Redis did not answer in time' },
+  WAIT_TIMEOUT: { status: 504, retryable: true, summary: 'the job did not finish within the wait timeout' },
+  JOB_NOT_FOUND: { status: 404, retryable: false, summary: 'no job with that id' },
+  CALLBACK_SIGNATURE_MISSING: { status: 401, retryable: false, summary: 'Runflow-Signature header missing' },
+  CALLBACK_SIGNATURE_INVALID: {
+    status: 401,
+    retryable: false,
+    summary: 'Runflow-Signature does not match any trusted secret',
+  },
+  CALLBACK_MALFORMED_JSON: { status: 400, retryable: false, summary: 'the callback body is not JSON' },
+  CALLBACK_PAYLOAD_INVALID: { status: 400, retryable: false, summary: 'the callback body fails the schema' },
+  CALLBACK_BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'the callback body is over the size limit' },
+  CALLBACK_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the callback is not application/json' },
+  CALLBACK_STORE_FAILED: { status: 503, retryable: true, summary: 'the callback could not be persisted' },
+  CONFIG_INVALID: { status: 500, retryable: false, summary: 'configuration failed validation at boot' },
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** An error with a stable code. `retryable: false` becomes BullMQ's UnrecoverableError in workers. */
+export class RunflowQueueError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly retryable: boolean;
+  readonly details: unknown;
+
+  constructor(code: ErrorCode, message: string, options: { details?: unknown; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'RunflowQueueError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.retryable = ERROR_CODES[code].retryable;
+    this.details = options.details;
+  }
+}
+
+/** "CODE: message" — the form of a failed job's failedReason. */
+export function formatFailure(code: string, message: string): string {
+  return `${code}: ${message}`;
+}
+
+/** The code at the start of a failedReason, or undefined for reasons we did not write. */
+export function failureCode(failedReason: string | undefined): string | undefined {
+  const match = /^([A-Z][A-Z0-9_]+): /.exec(failedReason ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,46 @@
+export {
+  HttpUrl,
+  MAX_IMAGE_URLS,
+  MAX_NUM_IMAGES,
+  MAX_PROMPT_CHARS,
+  MAX_URL_CHARS,
+  NanoBanana2EditInput,
+  NanoBananaProEditInput,
+} from './edit-input.ts';
+export {
+  EditRequest,
+  type EditRequestInput,
+  EditValidationError,
+  type FieldIssue,
+  formatFieldIssues,
+  JobTags,
+  parseEditRequest,
+  toFieldIssues,
+} from './edit-request.ts';
+export { ERROR_CODES, type ErrorCode, failureCode, formatFailure, RunflowQueueError } from './error-codes.ts';
+export { CompletedBy, EditJobData, EditResult, JobStep } from './job-data.ts';
+export {
+  getModel,
+  isModelId,
+  MODEL_IDS,
+  MODELS,
+  type ModelId,
+  type ModelSpec,
+  type PricePoint,
+  type Surcharge,
+} from './models.ts';
+export { formatMicroUsd, MICRO_PER_USD, microToUsdString, parseUsdToMicro } from './money.ts';
+export { estimateCostMicroUsd, perImageMicroUsd, priceDeliveredMicroUsd, priceOn, utcDay } from './pricing.ts';
+export {
+  CallbackPayload,
+  extractOutputs,
+  isSuccessStatus,
+  isTerminalStatus,
+  parseErrorEnvelope,
+  Run,
+  type RunflowErrorBody,
+  RunMetadata,
+  RunOutputItem,
+  RunStatus,
+  runFailure,
+} from './run.ts';

@@ -1,0 +1,54 @@
+import { z } from 'zod';
+import { JobTags } from './edit-request.ts';
+import { MODEL_IDS } from './models.ts';
+import { RunOutputItem } from './run.ts';
+
+// What a BullMQ job holds. Changes must be additive (new fields optional): Redis holds jobs written
+// by the previous deploy, and workers re-validate every job on dequeue.
+
+/** Where a job is in its life. It only moves forward. */
+export const JobStep = z.enum(['queued', 'submitting', 'submitted']);
+export type JobStep = z.infer<typeof JobStep>;
+
+export const EditJobData = z.object({
+  model: z.enum(MODEL_IDS as [string, ...string[]]),
+  /** Validated against the model's schema by the producer and again by the worker. */
+  input: z.record(z.string(), z.unknown()),
+  tags: JobTags.optional(),
+  /** sha256 of the request, to tell an idempotent replay from a conflicting reuse of a key. */
+  requestHash: z.string().optional(),
+  enqueuedAt: z.number().int(),
+  step: JobStep,
+  /** Fresh per submit attempt; sent as client_ref, Idempotency-Key and metadata.clientRef. */
+  clientRef: z.string().optional(),
+  runId: z.string().optional(),
+  submittedAt: z.number().int().optional(),
+  /** Past this (epoch ms) the job fails RUN_DEADLINE_EXCEEDED instead of polling again. */
+  deadlineAt: z.number().int().optional(),
+  /** Retryable Runflow errors met so far; they back off without burning BullMQ attempts. */
+  transientErrors: z.number().int().optional(),
+  polls: z.number().int().optional(),
+  /** Set when a submit may have reached Runflow without an answer (timeout/reset after sending). */
+  ambiguousSince: z.number().int().optional(),
+});
+export type EditJobData = z.infer<typeof EditJobData>;
+
+export const CompletedBy = z.enum(['callback', 'poll']);
+export type CompletedBy = z.infer<typeof CompletedBy>;
+
+export const EditResult = z.object({
+  runId: z.string(),
+  status: z.string(),
+  outputs: z.array(RunOutputItem),
+  costMicroUsd: z.number().int(),
+  completedBy: CompletedBy,
+  timings: z.object({
+    enqueuedAt: z.number().int(),
+    submittedAt: z.number().int(),
+    completedAt: z.number().int(),
+    runDurationMs: z.number().nullish(),
+  }),
+  /** Runflow's output URLs are presigned and expire (observed: about 3 days): copy them before then. */
+  outputsExpireAt: z.number().int().optional(),
+});
+export type EditResult = z.infer<typeof EditResult>;
