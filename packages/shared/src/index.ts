@@ -18,6 +18,7 @@ export {
   toFieldIssues,
 } from './edit-request.ts';
 export { ERROR_CODES, type ErrorCode, failureCode, formatFailure, RunflowQueueError } from './error-codes.ts';
+export { type Align, formatTable } from './format-table.ts';
 export { CompletedBy, EditJobData, EditResult, JobStep } from './job-data.ts';
 export {
   getModel,

@@ -30,6 +30,8 @@ export const EditJobData = z.object({
   polls: z.number().int().optional(),
   /** Set when a submit may have reached Runflow without an answer (timeout/reset after sending). */
   ambiguousSince: z.number().int().optional(),
+  /** Resubmits after an ambiguous submit found no run within the grace period. */
+  resubmits: z.number().int().optional(),
 });
 export type EditJobData = z.infer<typeof EditJobData>;
 

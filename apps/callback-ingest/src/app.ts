@@ -1,0 +1,133 @@
+import { CallbackPayload, ERROR_CODES, type ErrorCode } from '@runflow-queue/shared';
+import { bullPrefix, CallbackInbox, type RedisClient, RunIndex } from '@runflow-queue/store';
+import { Job, Queue } from 'bullmq';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import type { Logger } from 'pino';
+import { resolveJob } from './resolve-job.ts';
+import { verifySignature } from './verify-signature.ts';
+
+export const CALLBACK_PATH = '/v1/callbacks/runflow';
+
+export interface IngestDeps {
+  redis: RedisClient;
+  prefix: string;
+  queues: readonly string[];
+  /** Every trusted signing secret. */
+  secrets: readonly string[];
+  bodyLimitBytes?: number;
+  logger: Logger;
+}
+
+function reject(reply: FastifyReply, code: ErrorCode, message: string) {
+  return reply.code(ERROR_CODES[code].status).send({ code, message });
+}
+
+/**
+ * Receives Runflow's signed callbacks: verify the signature over the raw bytes BEFORE parsing, store
+ * the payload durably (first write wins), THEN promote the job. 2xx only once the payload is in Redis.
+ */
+export function buildApp(deps: IngestDeps): FastifyInstance {
+  const bodyLimit = deps.bodyLimitBytes ?? 1024 * 1024;
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit,
+    // One line per callback is ours to write (at debug); fastify's per-request lines would double it.
+    logController: new LogController({ disableRequestLogging: true }),
+  }) as unknown as FastifyInstance;
+  const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix });
+  const runIndex = new RunIndex(deps.redis, { prefix: deps.prefix });
+  const queueNames = new Set(deps.queues);
+  const queues = new Map<string, Queue>();
+  const queueFor = (name: string): Queue => {
+    let queue = queues.get(name);
+    if (!queue) {
+      queue = new Queue(name, { connection: deps.redis, prefix: bullPrefix(deps.prefix, name) });
+      queue.on('error', (err) => deps.logger.warn({ err: err.message, queue: name }, 'queue error'));
+      queues.set(name, queue);
+    }
+    return queue;
+  };
+
+  // The raw bytes are what Runflow signed: keep them as a Buffer; parse only after verifying.
+  app.removeContentTypeParser(['application/json']);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
+
+  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reject(reply, 'CALLBACK_BODY_TOO_LARGE', `body over ${bodyLimit} bytes`);
+    }
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return reject(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
+    }
+    if ((error.statusCode ?? 500) < 500)
+      return reply.code(error.statusCode as number).send({ code: error.code, message: error.message });
+    request.log.error({ err: error }, 'callback handling failed');
+    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
+  });
+
+  app.post(CALLBACK_PATH, async (request, reply) => {
+    const raw = request.body as Buffer | undefined;
+    if (!Buffer.isBuffer(raw))
+      return reject(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
+    const signature = request.headers['runflow-signature'];
+    const check = verifySignature(raw, Array.isArray(signature) ? signature[0] : signature, deps.secrets);
+    if (check !== 'valid') {
+      request.log.warn({ check, requestId: request.headers['runflow-request-id'] }, 'callback rejected: signature');
+      return check === 'missing'
+        ? reject(reply, 'CALLBACK_SIGNATURE_MISSING', 'Runflow-Signature header is required')
+        : reject(reply, 'CALLBACK_SIGNATURE_INVALID', 'Runflow-Signature matches no trusted secret');
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(raw.toString('utf8'));
+    } catch {
+      return reject(reply, 'CALLBACK_MALFORMED_JSON', 'body is not valid JSON');
+    }
+    const parsed = CallbackPayload.safeParse(json);
+    if (!parsed.success) {
+      const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
+      return reject(reply, 'CALLBACK_PAYLOAD_INVALID', `callback payload invalid at: ${fields}`);
+    }
+    const payload = parsed.data;
+
+    let stored: boolean;
+    let target: Awaited<ReturnType<typeof resolveJob>>;
+    try {
+      target = await resolveJob(payload, queueNames, runIndex);
+      if (!target) {
+        // Not ours (or no longer known): acknowledge so Runflow stops retrying, and count it.
+        request.log.warn({ runId: payload.run_id }, 'callback for an unknown run');
+        return reply.code(202).send({ status: 'unmatched' });
+      }
+      stored = await inbox.store(target.queue, payload.run_id, target.clientRef, raw.toString('utf8'));
+    } catch (error) {
+      request.log.error({ err: error, runId: payload.run_id }, 'could not persist callback');
+      return reject(reply, 'CALLBACK_STORE_FAILED', 'could not persist the callback; retry later');
+    }
+
+    // Durable now. Promote even on a duplicate: the first delivery may have died before promoting.
+    try {
+      await new Job(queueFor(target.queue), 'edit', {}, {}, target.jobId).promote();
+    } catch (error) {
+      // "not in the delayed state": the worker is still active and will see the inbox after parking.
+      request.log.debug({ err: (error as Error).message, jobId: target.jobId }, 'promote skipped');
+    }
+    request.log.debug({ runId: payload.run_id, queue: target.queue, jobId: target.jobId, stored }, 'callback stored');
+    return reply.code(200).send({ status: stored ? 'stored' : 'duplicate' });
+  });
+
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await deps.redis.ping();
+      return { ok: true };
+    } catch {
+      return reply.code(503).send({ ok: false, reason: 'redis unreachable' });
+    }
+  });
+
+  app.addHook('onClose', async () => {
+    await Promise.all([...queues.values()].map((queue) => queue.close()));
+  });
+  return app;
+}

@@ -1,0 +1,3 @@
+export { buildApp, CALLBACK_PATH, type IngestDeps } from './app.ts';
+export { IngestEnv, parseEnv } from './env.ts';
+export { type SignatureCheck, verifySignature } from './verify-signature.ts';

@@ -1,0 +1,166 @@
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProducer } from '@runflow-queue/producer';
+import { startSim } from '@runflow-queue/runflow-sim';
+import { type EditJobData, type EditRequestInput, type EditResult, formatMicroUsd } from '@runflow-queue/shared';
+import { SpendLedger } from '@runflow-queue/store';
+import { freePort, type StartedRedis, startRedis, uniquePrefix, waitForRedis } from '@runflow-queue/testkit';
+import type { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { parseDemoArgs } from './demo-args.ts';
+import { spawnApp, stopApp, waitForHttp } from './spawn-app.ts';
+import { renderSummary, summarize } from './summarize.ts';
+
+const QUEUES = ['catalog', 'thumbnails'];
+const SECRET = 'whsec_demo_secret';
+
+async function findOrStartRedis(): Promise<StartedRedis> {
+  try {
+    return await startRedis();
+  } catch (error) {
+    // No REDIS_URL, no Docker, no redis-server binary: use a local Redis if one answers.
+    try {
+      await waitForRedis('redis://127.0.0.1:6379', 1_000);
+      return { url: 'redis://127.0.0.1:6379', source: 'env', stop: async () => {} };
+    } catch {
+      throw error;
+    }
+  }
+}
+
+function request(i: number): EditRequestInput {
+  const image_urls = [`https://picsum.example/photos/${i}.jpg`];
+  return i % 2 === 0
+    ? {
+        model: 'google/nano-banana-pro/edit',
+        input: { prompt: `studio light, item ${i}`, image_urls },
+        tags: { costCenter: 'catalog-team' },
+      }
+    : {
+        model: 'google/nano-banana-2/edit',
+        input: {
+          prompt: `square thumbnail ${i}`,
+          image_urls,
+          num_images: 1 + (i % 3),
+          output_format: 'webp',
+          ...(i % 5 === 0 ? { enable_web_search: true } : {}),
+          ...(i % 7 === 0 ? { thinking_level: 'high' as const } : {}),
+        },
+      };
+}
+
+const args = parseDemoArgs(process.argv.slice(2));
+const started = Date.now();
+const logDir = mkdtempSync(join(tmpdir(), 'rfq-demo-'));
+const redis = await findOrStartRedis();
+const prefix = uniquePrefix('demo');
+console.log(`redis      ${redis.url} (${redis.source}); key prefix ${prefix}`);
+
+const sim = await startSim({
+  latencyMs: { min: 300, max: 2_500 },
+  signingSecret: SECRET,
+  faults: { createServerError: 0.02, runFailed: 0.02, callbackDrop: 0.05, callbackDuplicate: 0.05 },
+});
+console.log(`simulator  ${sim.url} (faults: 2% 5xx on create, 2% failed runs, 5% lost and 5% duplicated callbacks)`);
+
+const ingestPort = await freePort();
+const children: ChildProcess[] = [];
+const common = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, QUEUES: QUEUES.join(','), LOG_LEVEL: 'info' };
+children.push(
+  spawnApp(
+    'callback-ingest',
+    { ...common, PORT: String(ingestPort), HOST: '127.0.0.1', CALLBACK_SECRETS: SECRET },
+    join(logDir, 'ingest.log'),
+  ),
+);
+await waitForHttp(`http://127.0.0.1:${ingestPort}/healthz`);
+for (let i = 0; i < args.workers; i += 1) {
+  children.push(
+    spawnApp(
+      'worker',
+      {
+        ...common,
+        RUNFLOW_BASE_URL: sim.url,
+        RUNFLOW_API_KEY: sim.apiKey,
+        CALLBACK_URL: `http://127.0.0.1:${ingestPort}/v1/callbacks/runflow`,
+        WORKER_CONCURRENCY: '16',
+        FIRST_POLL_DELAY_MS: '4000',
+        POLL_INTERVAL_MS: '1000',
+      },
+      join(logDir, `worker-${i + 1}.log`),
+    ),
+  );
+}
+console.log(`processes  callback-ingest :${ingestPort}, ${args.workers} workers; logs in ${logDir}`);
+
+const producer = createProducer({ redis: redis.url, prefix });
+const queues = new Map<string, Queue<EditJobData, EditResult>>(QUEUES.map((name) => [name, producer.queue(name)]));
+let enqueued = 0;
+for (let offset = 0; offset < args.jobs; offset += 100) {
+  const batch = Array.from({ length: Math.min(100, args.jobs - offset) }, (_, k) => request(offset + k));
+  const queue = QUEUES[(offset / 100) % QUEUES.length];
+  enqueued += (await producer.enqueueEdits(queue, batch)).length;
+}
+console.log(`enqueued   ${enqueued} jobs over ${QUEUES.join(', ')}\n`);
+
+const ledgerRedis = new Redis(redis.url);
+const ledger = new SpendLedger(ledgerRedis, { prefix });
+const tty = process.stdout.isTTY;
+let lastPrint = 0;
+for (;;) {
+  let completed = 0;
+  let failed = 0;
+  let active = 0;
+  let parked = 0;
+  let waiting = 0;
+  for (const queue of queues.values()) {
+    const counts = await queue.getJobCounts('completed', 'failed', 'active', 'delayed', 'waiting', 'prioritized');
+    completed += counts.completed;
+    failed += counts.failed;
+    active += counts.active;
+    parked += counts.delayed;
+    waiting += counts.waiting + counts.prioritized;
+  }
+  const done = completed + failed >= enqueued;
+  const timedOut = Date.now() - started > args.timeoutMs;
+  if (tty || done || Date.now() - lastPrint > 2_000) {
+    const spend = formatMicroUsd(await ledger.totalMicroUsd(QUEUES));
+    const width = 30;
+    const filled = Math.round(((completed + failed) / enqueued) * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${completed + failed}/${enqueued}  completed ${completed}  failed ${failed}  waiting ${waiting}  active ${active}  parked ${parked}  spend ${spend}`;
+    process.stdout.write(tty ? `\r${line}` : `${line}\n`);
+    lastPrint = Date.now();
+  }
+  if (done || timedOut) break;
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
+process.stdout.write('\n\n');
+
+await Promise.all(children.map((child) => stopApp(child)));
+await sim.whenCallbacksSettled();
+const summary = await summarize(
+  queues,
+  enqueued,
+  await ledger.rows(QUEUES),
+  sim.billing().totalMicroUsd,
+  Date.now() - started,
+);
+console.log(renderSummary(summary));
+if (args.json) {
+  writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
+  console.log(`\nsummary written to ${args.json}`);
+}
+await producer.close();
+await ledgerRedis.quit();
+await sim.close();
+await redis.stop();
+
+const ok = summary.lost === 0 && summary.differenceMicroUsd === 0;
+console.log(
+  ok
+    ? '\nOK: nothing lost; ledger equals the simulator’s billing.'
+    : '\nFAILED: jobs lost or ledger differs from billing.',
+);
+process.exit(ok ? 0 : 1);

@@ -1,0 +1,69 @@
+import type { RunflowClient } from '@runflow-queue/runflow-client';
+import type { EditJobData, EditResult } from '@runflow-queue/shared';
+import type { CallbackInbox, RunIndex, SpendLedger } from '@runflow-queue/store';
+import { DelayedError, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { LifecycleConfig } from './lifecycle-config.ts';
+
+export type EditJob = Job<EditJobData, EditResult>;
+
+/** Test seams: awaited at fixed points of the lifecycle so tests can force an ordering. */
+export interface LifecycleHooks {
+  /** Just before the job parks with moveToDelayed (after submit, or between polls). */
+  beforePark?: (job: EditJob, data: EditJobData) => Promise<void>;
+}
+
+/** What processing a job needs; built once per queue by the worker. */
+export interface EditJobDeps {
+  queue: string;
+  client: RunflowClient;
+  inbox: CallbackInbox;
+  runIndex: RunIndex;
+  ledger: SpendLedger;
+  lifecycle: LifecycleConfig;
+  logger: Logger;
+  hooks?: LifecycleHooks;
+  now: () => number;
+}
+
+export interface JobContext {
+  job: EditJob;
+  token: string;
+  data: EditJobData;
+  log: Logger;
+  deps: EditJobDeps;
+}
+
+/** Persists a change of the job's data (its step and run) before acting on it. */
+export async function saveData(ctx: JobContext, patch: Partial<EditJobData>): Promise<void> {
+  ctx.data = { ...ctx.data, ...patch };
+  await ctx.job.updateData(ctx.data);
+  ctx.log = ctx.log.child({ runId: ctx.data.runId, clientRef: ctx.data.clientRef });
+}
+
+/**
+ * Parks the job until `wakeAt` without holding a worker slot: moveToDelayed, THEN look for a result
+ * that arrived meanwhile and promote the job ourselves. Ingest stores before it promotes, so a
+ * callback landing on either side of moveToDelayed wakes the job.
+ */
+export async function park(ctx: JobContext, wakeAt: number): Promise<never> {
+  const { job, data, deps } = ctx;
+  await deps.hooks?.beforePark?.(job, data);
+  await job.moveToDelayed(wakeAt, ctx.token);
+  if (await resultWaiting(ctx)) {
+    ctx.log.debug('result arrived while parking; promoting');
+    await job.promote().catch((error: unknown) => {
+      // Someone else (ingest) promoted it first: the job is already waiting.
+      ctx.log.debug({ err: error }, 'promote after park was not needed');
+    });
+  }
+  throw new DelayedError();
+}
+
+async function resultWaiting({ data, deps }: JobContext): Promise<boolean> {
+  if (data.step === 'submitted' && data.runId) return deps.inbox.has(deps.queue, data.runId);
+  if (data.step === 'submitting' && data.clientRef) {
+    return (await deps.inbox.runForClientRef(deps.queue, data.clientRef)) !== undefined;
+  }
+  return false;
+}

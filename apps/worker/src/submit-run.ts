@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import { isRunflowApiError, type RunflowApiError } from '@runflow-queue/runflow-client';
+import type { EditResult, ModelId } from '@runflow-queue/shared';
+import { finalizeRun } from './finalize-run.ts';
+import { type JobContext, park, saveData } from './job-context.ts';
+import { failJob } from './job-failure.ts';
+import { backoffMs } from './lifecycle-config.ts';
+
+/**
+ * Submit: record intent (step `submitting` with a clientRef) BEFORE the POST, send the clientRef as
+ * client_ref, metadata.clientRef and Idempotency-Key, then record the run id and park.
+ */
+export async function submitRun(ctx: JobContext): Promise<EditResult> {
+  const { job, deps } = ctx;
+  const clientRef = ctx.data.clientRef ?? `rq_${randomUUID()}`;
+  await saveData(ctx, { step: 'submitting', clientRef });
+  const started = deps.now();
+  let runId: string;
+  try {
+    const run = await deps.client.createRun(
+      ctx.data.model as ModelId,
+      {
+        input: ctx.data.input,
+        callback_url: deps.lifecycle.callbackUrl ?? null,
+        metadata: { queue: deps.queue, jobId: job.id as string, clientRef },
+        client_ref: clientRef,
+      },
+      { idempotencyKey: clientRef },
+    );
+    runId = run.id;
+  } catch (error) {
+    if (!isRunflowApiError(error)) throw error;
+    return handleSubmitError(ctx, error);
+  }
+  ctx.log.info({ runId, submitMs: deps.now() - started }, 'run submitted');
+  return recordRun(ctx, runId);
+}
+
+/** The run exists: remember it in the job and the run index, then park until its result. */
+export async function recordRun(ctx: JobContext, runId: string): Promise<never> {
+  const { deps } = ctx;
+  const now = deps.now();
+  await saveData(ctx, {
+    step: 'submitted',
+    runId,
+    submittedAt: ctx.data.submittedAt ?? now,
+    deadlineAt: ctx.data.deadlineAt ?? now + deps.lifecycle.runDeadlineMs,
+    transientErrors: 0,
+  });
+  await deps.runIndex.record(deps.queue, runId, ctx.job.id as string);
+  return park(ctx, now + deps.lifecycle.firstPollDelayMs);
+}
+
+async function handleSubmitError(ctx: JobContext, error: RunflowApiError): Promise<never> {
+  const { deps } = ctx;
+  const now = deps.now();
+  if (error.kind === 'permanent') {
+    ctx.log.warn({ code: error.code, status: error.status }, 'Runflow rejected the run');
+    throw failJob(error.code, error.message);
+  }
+  if (error.kind === 'ambiguous') {
+    // The POST may have created a run: keep step `submitting` and give its callback a grace period
+    // to arrive (matched by clientRef) before resubmitting with the same Idempotency-Key.
+    ctx.log.warn({ code: error.code }, 'submit was ambiguous; waiting for the run to show up');
+    await saveData(ctx, { ambiguousSince: ctx.data.ambiguousSince ?? now });
+    return park(ctx, now + deps.lifecycle.ambiguousGraceMs);
+  }
+  const transientErrors = (ctx.data.transientErrors ?? 0) + 1;
+  if (transientErrors > deps.lifecycle.maxTransientErrors) {
+    throw failJob('RUNFLOW_RETRIES_EXHAUSTED', `${transientErrors} retryable errors in a row; last: ${error.message}`);
+  }
+  const delayMs = Math.max(
+    error.retryAfterMs ?? 0,
+    backoffMs(deps.lifecycle.transientBackoffMs, transientErrors - 1, deps.lifecycle.maxTransientBackoffMs),
+  );
+  ctx.log.info(
+    { code: error.code, status: error.status, delayMs, transientErrors },
+    'retryable submit error; backing off',
+  );
+  // Runflow did not create a run: back to `queued`. The clientRef stays, so the retry carries the
+  // same Idempotency-Key. Backing off by parking does not burn a BullMQ attempt.
+  await saveData(ctx, { step: 'queued', transientErrors });
+  return park(ctx, now + delayMs);
+}
+
+/**
+ * Step `submitting` on dequeue: a submit was ambiguous, or a worker died between POST and recording
+ * the run. Adopt the run if its callback arrived (by clientRef); else wait out the grace period; then
+ * resubmit with the same Idempotency-Key (Runflow replays the original run when it honours the key).
+ */
+export async function resolveSubmitting(ctx: JobContext): Promise<EditResult> {
+  const { deps, data } = ctx;
+  const clientRef = data.clientRef as string;
+  const adopted = await deps.inbox.runForClientRef(deps.queue, clientRef);
+  if (adopted) {
+    ctx.log.info({ runId: adopted }, 'adopted the run of an ambiguous submit');
+    await saveData(ctx, {
+      step: 'submitted',
+      runId: adopted,
+      submittedAt: data.submittedAt ?? deps.now(),
+      deadlineAt: data.deadlineAt ?? deps.now() + deps.lifecycle.runDeadlineMs,
+    });
+    await deps.runIndex.record(deps.queue, adopted, ctx.job.id as string);
+    return finalizeRun(ctx);
+  }
+  const now = deps.now();
+  const since = data.ambiguousSince ?? now;
+  if (data.ambiguousSince === undefined) await saveData(ctx, { ambiguousSince: since });
+  if (now < since + deps.lifecycle.ambiguousGraceMs) return park(ctx, since + deps.lifecycle.ambiguousGraceMs);
+  ctx.log.warn('no run showed up within the grace period; resubmitting with the same Idempotency-Key');
+  await saveData(ctx, { step: 'queued', ambiguousSince: undefined, resubmits: (data.resubmits ?? 0) + 1 });
+  return submitRun(ctx);
+}

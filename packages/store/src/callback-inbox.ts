@@ -1,0 +1,81 @@
+import { CallbackPayload } from '@runflow-queue/shared';
+import { queueKeys } from './keys.ts';
+import { LuaScript, type RedisClient } from './lua-script.ts';
+
+const storeCallbackScript = new LuaScript('store-callback');
+
+export interface InboxEntry {
+  receivedAt: number;
+  payload: CallbackPayload;
+}
+
+export interface InboxOptions {
+  prefix: string;
+  /** How long a callback payload is kept (default 7 days: longer than any run deadline). */
+  ttlSeconds?: number;
+}
+
+const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
+
+/** The result inbox: verified callback payloads keyed by run id, first write wins. */
+export class CallbackInbox {
+  readonly #redis: RedisClient;
+  readonly #prefix: string;
+  readonly #ttlSeconds: number;
+
+  constructor(redis: RedisClient, options: InboxOptions) {
+    this.#redis = redis;
+    this.#prefix = options.prefix;
+    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+  }
+
+  /** Durably stores the raw body; returns false when this run's payload was already stored. */
+  async store(
+    queue: string,
+    runId: string,
+    clientRef: string | undefined,
+    rawBody: string,
+    receivedAt = Date.now(),
+  ): Promise<boolean> {
+    const keys = queueKeys(this.#prefix, queue);
+    const value = JSON.stringify({ receivedAt, body: rawBody });
+    const stored = await storeCallbackScript.run(
+      this.#redis,
+      [keys.inbox(runId), clientRef ? keys.ref(clientRef) : keys.ref('-'), keys.callbacks],
+      [value, this.#ttlSeconds, runId, clientRef ? '1' : '0'],
+    );
+    return stored === 1;
+  }
+
+  async read(queue: string, runId: string): Promise<InboxEntry | undefined> {
+    const raw = await this.#redis.get(queueKeys(this.#prefix, queue).inbox(runId));
+    return raw === null ? undefined : decodeEntry(raw);
+  }
+
+  async has(queue: string, runId: string): Promise<boolean> {
+    return (await this.#redis.exists(queueKeys(this.#prefix, queue).inbox(runId))) === 1;
+  }
+
+  /** The run a callback reported for this clientRef, if one arrived (adoption of ambiguous submits). */
+  async runForClientRef(queue: string, clientRef: string): Promise<string | undefined> {
+    return (await this.#redis.get(queueKeys(this.#prefix, queue).ref(clientRef))) ?? undefined;
+  }
+
+  async countUnmatched(queue: string): Promise<void> {
+    await this.#redis.hincrby(queueKeys(this.#prefix, queue).callbacks, 'unmatched', 1);
+  }
+
+  async counters(queue: string): Promise<{ received: number; duplicate: number; unmatched: number }> {
+    const raw = await this.#redis.hgetall(queueKeys(this.#prefix, queue).callbacks);
+    return {
+      received: Number(raw.received ?? 0),
+      duplicate: Number(raw.duplicate ?? 0),
+      unmatched: Number(raw.unmatched ?? 0),
+    };
+  }
+}
+
+function decodeEntry(raw: string): InboxEntry {
+  const { receivedAt, body } = JSON.parse(raw) as { receivedAt: number; body: string };
+  return { receivedAt, payload: CallbackPayload.parse(JSON.parse(body)) };
+}

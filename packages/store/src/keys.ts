@@ -1,0 +1,44 @@
+// Every key of one queue shares the hash tag `{queue}`, so all of a queue's keys (BullMQ's and ours)
+// live in one Redis Cluster slot and its Lua scripts can touch several of them atomically.
+
+/** Base prefix of every key this system writes (env REDIS_PREFIX). */
+export const DEFAULT_PREFIX = 'rfq';
+
+export const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+export function queueTag(prefix: string, queue: string): string {
+  return `${prefix}:{${queue}}`;
+}
+
+/** The `prefix` option for BullMQ's Queue/Worker/QueueEvents of this queue. */
+export function bullPrefix(prefix: string, queue: string): string {
+  return queueTag(prefix, queue);
+}
+
+export function queueKeys(prefix: string, queue: string) {
+  const tag = queueTag(prefix, queue);
+  return {
+    /** Callback payload of a run, first write wins. */
+    inbox: (runId: string) => `${tag}:inbox:${runId}`,
+    /** clientRef → runId, written from callbacks, to adopt a run whose submit was ambiguous. */
+    ref: (clientRef: string) => `${tag}:ref:${clientRef}`,
+    /** runId → jobId for runs this queue submitted. */
+    run: (runId: string) => `${tag}:run:${runId}`,
+    /** Marker that a run's spend was settled (settle once per run). */
+    settled: (runId: string) => `${tag}:settled:${runId}`,
+    /** Spend ledger: one hash, fields `day|model|costCenter|metric`. */
+    ledger: `${tag}:ledger`,
+    /** Callback counters: received, duplicate, unmatched. */
+    callbacks: `${tag}:callbacks`,
+  };
+}
+
+/** runId → queue, for callbacks that arrive without our metadata. Global: a separate slot. */
+export function runQueueKey(prefix: string, runId: string): string {
+  return `${prefix}:run-queue:${runId}`;
+}
+
+/** Set of queue names that have run jobs, for the ledger CLI and dashboard. */
+export function queuesKey(prefix: string): string {
+  return `${prefix}:queues`;
+}
