@@ -2,6 +2,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { renderSpend } from '@runflow-queue/cli';
 import { createProducer } from '@runflow-queue/producer';
 import { startSim } from '@runflow-queue/runflow-sim';
 import { type EditJobData, type EditRequestInput, type EditResult, formatMicroUsd } from '@runflow-queue/shared';
@@ -140,14 +141,10 @@ process.stdout.write('\n\n');
 
 await Promise.all(children.map((child) => stopApp(child)));
 await sim.whenCallbacksSettled();
-const summary = await summarize(
-  queues,
-  enqueued,
-  await ledger.rows(QUEUES),
-  sim.billing().totalMicroUsd,
-  Date.now() - started,
-);
+const ledgerRows = await ledger.rows(QUEUES);
+const summary = await summarize(queues, enqueued, ledgerRows, sim.billing().totalMicroUsd, Date.now() - started);
 console.log(renderSummary(summary));
+console.log(`\nspend ledger (the table \`pnpm spend\` prints):\n${renderSpend(ledgerRows)}`);
 if (args.json) {
   writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`\nsummary written to ${args.json}`);

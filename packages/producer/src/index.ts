@@ -9,3 +9,4 @@ export {
   type ProducerOptions,
   validateEditRequest,
 } from './producer.ts';
+export { EditFailedError } from './wait-for-result.ts';

@@ -5,7 +5,6 @@ import {
   type EditResult,
   EditValidationError,
   type FieldIssue,
-  failureCode,
   parseEditRequest,
   RunflowQueueError,
   toFieldIssues,
@@ -21,6 +20,7 @@ import {
 import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
+import { waitForJob } from './wait-for-result.ts';
 
 export interface ProducerOptions {
   /** A Redis URL, or a client you own (the producer then does not close it). */
@@ -151,21 +151,12 @@ export class EditProducer {
     );
   }
 
-  /** Resolves with the result, or rejects with the job's coded failure or WAIT_TIMEOUT. */
+  /** Resolves with the result, or rejects with EditFailedError (the job's code) or WAIT_TIMEOUT. */
   async waitForResult(queueName: string, jobId: string, options: { timeoutMs?: number } = {}): Promise<EditResult> {
     const queue = this.queue(queueName);
     const job = await queue.getJob(jobId);
     if (!job) throw new RunflowQueueError('JOB_NOT_FOUND', `no job ${jobId} in queue ${queueName}`);
-    try {
-      return await job.waitUntilFinished(this.#queueEvents(queueName), options.timeoutMs ?? 10 * 60_000);
-    } catch (error) {
-      const message = (error as Error).message;
-      if (message.includes('timed out before finishing')) {
-        throw new RunflowQueueError('WAIT_TIMEOUT', `job ${jobId} did not finish within ${options.timeoutMs} ms`);
-      }
-      const code = failureCode(message);
-      throw Object.assign(new Error(message), { name: 'EditFailedError', code: code ?? 'UNKNOWN' });
-    }
+    return waitForJob(queue, job, this.#queueEvents(queueName), options.timeoutMs ?? 10 * 60_000);
   }
 
   async getEdit(queueName: string, jobId: string): Promise<EditStatus | undefined> {

@@ -1,0 +1,1 @@
+export { renderSpend } from './spend-table.ts';

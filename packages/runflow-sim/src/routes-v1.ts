@@ -1,0 +1,139 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { rollFault, sendInjectedRateLimit, sendInjectedServerError } from './faults.ts';
+import { isPlainObject, readRequestJson, safeDecode, sendError, sendJson } from './http-io.ts';
+import { handleCreateRun } from './routes-create-run.ts';
+import { toRunObject } from './run-object.ts';
+import type { SimContext } from './sim-context.ts';
+
+// The public API under /v1, in the order Runflow checks things: route → auth (401) → account rate
+// limit (429) → the endpoint (injected faults first, then the request itself).
+
+type V1Route =
+  | { kind: 'health' }
+  | { kind: 'create'; modelSegments: string[] }
+  | { kind: 'get'; runId: string }
+  | { kind: 'cancel'; runId: string }
+  | { kind: 'unknown' };
+
+const ALLOWED_METHOD: Record<Exclude<V1Route['kind'], 'unknown'>, string> = {
+  health: 'GET',
+  create: 'POST',
+  get: 'GET',
+  cancel: 'POST',
+};
+
+export function matchV1Route(pathname: string): V1Route {
+  const segments = pathname.split('/').slice(1).map(safeDecode);
+  if (segments.some((segment) => segment === '')) return { kind: 'unknown' };
+  if (segments[0] !== 'v1') return { kind: 'unknown' };
+  const rest = segments.slice(1);
+  if (rest.length === 1 && rest[0] === 'health') return { kind: 'health' };
+  if (rest.length >= 3 && rest[0] === 'models' && rest[rest.length - 1] === 'runs') {
+    return { kind: 'create', modelSegments: rest.slice(1, -1) };
+  }
+  if (rest.length === 2 && rest[0] === 'runs') return { kind: 'get', runId: rest[1] };
+  if (rest.length === 4 && rest[0] === 'admin' && rest[1] === 'runs' && rest[3] === 'cancellation') {
+    return { kind: 'cancel', runId: rest[2] };
+  }
+  return { kind: 'unknown' };
+}
+
+export async function handleV1(
+  ctx: SimContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  pathname: string,
+): Promise<void> {
+  const route = matchV1Route(pathname);
+  const method = request.method ?? 'GET';
+  if (route.kind === 'create' && method === 'POST') ctx.counters.createRequests += 1;
+  if (route.kind === 'get' && method === 'GET') ctx.counters.getRequests += 1;
+
+  // Health is public and not metered: it is what a client checks when everything else fails.
+  if (route.kind === 'health') {
+    if (method !== 'GET' && method !== 'HEAD') return methodNotAllowed(response, 'GET');
+    return sendJson(response, 200, { ok: true });
+  }
+
+  if (!isAuthorized(ctx, request.headers.authorization)) {
+    return sendError(response, 401, 'UNAUTHORIZED', 'Missing or invalid API key: send Authorization: Bearer <key>');
+  }
+  if (!takeRateLimitToken(ctx, response)) return;
+
+  if (route.kind === 'unknown') return sendError(response, 404, 'NOT_FOUND', `No route for ${method} ${pathname}`);
+  if (method !== ALLOWED_METHOD[route.kind]) return methodNotAllowed(response, ALLOWED_METHOD[route.kind]);
+
+  if (route.kind === 'create') return handleCreateRun(ctx, request, response, route.modelSegments);
+  if (route.kind === 'get') return handleGetRun(ctx, response, route.runId);
+  return handleCancelRun(ctx, request, response, route.runId);
+}
+
+function handleGetRun(ctx: SimContext, response: ServerResponse, runId: string): void {
+  const { faults } = ctx.config;
+  const run = ctx.store.get(runId);
+  if (rollFault(faults, 'getServerError', ctx.counters)) sendInjectedServerError(response);
+  else if (rollFault(faults, 'getRateLimited', ctx.counters)) sendInjectedRateLimit(ctx, response);
+  else if (!run) sendError(response, 404, 'RUN_NOT_FOUND', `Run ${runId} not found`);
+  else sendJson(response, 200, toRunObject(run));
+}
+
+/** Admin cancellation (runflow-api.md §2.5): 201 when it cancelled, 200 with the run unchanged when terminal. */
+async function handleCancelRun(
+  ctx: SimContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  runId: string,
+): Promise<void> {
+  const body = await readRequestJson(request, response);
+  if (body === undefined) return;
+  const reason = isPlainObject(body.value) ? body.value.reason : undefined;
+  if (
+    (body.value !== null && !isPlainObject(body.value)) ||
+    (reason != null && (typeof reason !== 'string' || reason.length < 3 || reason.length > 500))
+  ) {
+    return sendError(response, 422, 'VALIDATION_ERROR', 'reason must be a string of 3 to 500 characters', [
+      { loc: ['reason'], msg: 'String should have 3 to 500 characters', type: 'string_length' },
+    ]);
+  }
+  const run = ctx.store.get(runId);
+  if (!run) return sendError(response, 404, 'RUN_NOT_FOUND', `Run ${runId} not found`);
+  const cancelled = ctx.lifecycle.cancel(run);
+  sendJson(response, cancelled ? 201 : 200, toRunObject(run));
+}
+
+export function isAuthorized(ctx: SimContext, header: string | undefined): boolean {
+  if (!header) return false;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match !== null && ctx.config.apiKeys.includes(match[1]);
+}
+
+/** False (after answering 429) when the account is over its rate. */
+function takeRateLimitToken(ctx: SimContext, response: ServerResponse): boolean {
+  const bucket = ctx.rateLimiter;
+  if (!bucket) return true;
+  const taken = bucket.take();
+  if (ctx.config.retryAfter) {
+    // Version A of the rate-limit docs: every response carries the X-RateLimit-* trio.
+    response.setHeader('x-ratelimit-limit', String(bucket.burst));
+    response.setHeader('x-ratelimit-remaining', String(bucket.remaining()));
+    response.setHeader('x-ratelimit-reset', String(Math.ceil(Date.now() / 1000) + 1));
+  }
+  if (taken.ok) return true;
+  ctx.counters.rateLimited += 1;
+  const headers = ctx.config.retryAfter
+    ? { 'retry-after': String(Math.max(1, Math.ceil(taken.retryAfterMs / 1000))) }
+    : {};
+  sendError(
+    response,
+    429,
+    'RATE_LIMITED',
+    `Rate limit exceeded: ${bucket.ratePerSecond} requests per second`,
+    null,
+    headers,
+  );
+  return false;
+}
+
+function methodNotAllowed(response: ServerResponse, allowed: string): void {
+  sendError(response, 405, 'METHOD_NOT_ALLOWED', `Method not allowed; use ${allowed}`, null, { allow: allowed });
+}
