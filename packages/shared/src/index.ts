@@ -45,3 +45,11 @@ export {
   RunStatus,
   runFailure,
 } from './run.ts';
+export {
+  BudgetPolicy,
+  QueueBudget,
+  RateLimitConfig,
+  WorkloadQueue,
+  WorkloadsConfig,
+  type WorkloadsConfigInput,
+} from './workloads-config.ts';

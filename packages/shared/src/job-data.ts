@@ -32,6 +32,10 @@ export const EditJobData = z.object({
   ambiguousSince: z.number().int().optional(),
   /** Resubmits after an ambiguous submit found no run within the grace period. */
   resubmits: z.number().int().optional(),
+  /** 429s met by this job; they slow the fleet and park the job, guarded by a maximum. */
+  rateLimited: z.number().int().optional(),
+  /** The budget reservation held for this job (released or settled at the end). */
+  reservation: z.object({ amountMicroUsd: z.number().int(), day: z.string(), month: z.string() }).optional(),
 });
 export type EditJobData = z.infer<typeof EditJobData>;
 

@@ -30,7 +30,22 @@ export function queueKeys(prefix: string, queue: string) {
     ledger: `${tag}:ledger`,
     /** Callback counters: received, duplicate, unmatched. */
     callbacks: `${tag}:callbacks`,
+    /** Budget reservations held by jobs: jobId → "amount|day|month". */
+    reservations: `${tag}:reservations`,
+    /** Budget window totals {reserved, spent} for a UTC day (YYYY-MM-DD) or month (YYYY-MM). */
+    budgetDay: (day: string) => `${tag}:budget:day:${day}`,
+    budgetMonth: (month: string) => `${tag}:budget:month:${month}`,
   };
+}
+
+/** The rate governor of one Runflow API key (by a hash of the key, never the key itself). */
+export function governorKey(prefix: string, apiKeyHash: string): string {
+  return `${prefix}:{governor}:${apiKeyHash}`;
+}
+
+/** Runs in flight on Runflow for one model, across queues. */
+export function inflightKey(prefix: string, model: string): string {
+  return `${prefix}:{inflight}:${model}`;
 }
 
 /** runId → queue, for callbacks that arrive without our metadata. Global: a separate slot. */

@@ -1,6 +1,7 @@
 import type { CompletedBy } from '@runflow-queue/shared';
 import { queueKeys, queuesKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
+import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './queue-budget.ts';
 
 const settleRunScript = new LuaScript('settle-run');
 
@@ -14,10 +15,15 @@ export interface Settlement {
   /** UTC day the run reached its terminal state (YYYY-MM-DD): the day it billed. */
   day: string;
   costCenter?: string | undefined;
-  outcome: 'completed' | 'failed';
+  /** `waste`: a run that billed but that no job kept (orphan or duplicate of an ambiguous submit). */
+  outcome: 'completed' | 'failed' | 'waste';
   images: number;
   costMicroUsd: number;
   completedBy: CompletedBy;
+  /** Where the cost came from, and the price point in force: kept with the run, so history never moves. */
+  pricing?: { source: 'provider' | 'price-table'; perImageMicroUsd: number; effectiveFrom: string };
+  /** The job's budget: its reservation (if any) turns into spend in the same atomic step. */
+  budget?: { jobId: string | undefined; reservation: Reservation | undefined; at: number };
 }
 
 /** One ledger row: a queue's totals for a day, model and cost center. Money in integer µUSD. */
@@ -32,7 +38,35 @@ export interface LedgerRow {
   spendMicroUsd: number;
   byCallback: number;
   byPoll: number;
+  wasteMicroUsd: number;
+  /** Orphan / duplicate runs that billed. */
+  wasteRuns: number;
 }
+
+type LedgerCount = Exclude<keyof LedgerRow, 'queue' | 'day' | 'model' | 'costCenter'>;
+
+const EMPTY_COUNTS: Record<LedgerCount, number> = {
+  completed: 0,
+  failed: 0,
+  images: 0,
+  spendMicroUsd: 0,
+  byCallback: 0,
+  byPoll: 0,
+  wasteMicroUsd: 0,
+  wasteRuns: 0,
+};
+
+/** Ledger hash field suffix → row column. */
+const METRIC_COLUMNS: Record<string, LedgerCount> = {
+  completed: 'completed',
+  failed: 'failed',
+  images: 'images',
+  spendMicroUsd: 'spendMicroUsd',
+  by_callback: 'byCallback',
+  by_poll: 'byPoll',
+  wasteMicroUsd: 'wasteMicroUsd',
+  wasteRuns: 'wasteRuns',
+};
 
 /** Per queue / model / day / cost center spend, settled exactly once per run. */
 export class SpendLedger {
@@ -48,10 +82,24 @@ export class SpendLedger {
   async settle(s: Settlement): Promise<boolean> {
     const keys = queueKeys(this.#prefix, s.queue);
     const field = [s.day, s.model, s.costCenter || NO_COST_CENTER].join('|');
+    const windowsAt = new Date(s.budget?.at ?? Date.now()).toISOString();
+    const day = s.budget?.reservation?.day ?? windowsAt.slice(0, 10);
+    const month = s.budget?.reservation?.month ?? windowsAt.slice(0, 7);
+    const marker = JSON.stringify({ costMicroUsd: s.costMicroUsd, outcome: s.outcome, ...s.pricing });
     const settled = await settleRunScript.run(
       this.#redis,
-      [keys.settled(s.runId), keys.ledger],
-      [DEFAULT_MARKER_TTL_SECONDS, field, s.outcome, s.images, s.costMicroUsd, s.completedBy],
+      [keys.settled(s.runId), keys.ledger, keys.reservations, keys.budgetDay(day), keys.budgetMonth(month)],
+      [
+        DEFAULT_MARKER_TTL_SECONDS,
+        field,
+        s.outcome === 'waste' ? 'wasteRuns' : s.outcome,
+        s.images,
+        s.costMicroUsd,
+        s.completedBy,
+        s.budget?.jobId ?? '',
+        marker,
+        s.budget ? BUDGET_WINDOW_TTL_SECONDS : 0,
+      ],
     );
     return settled === 1;
   }
@@ -75,29 +123,10 @@ export class SpendLedger {
         const metric = parts.pop() as string;
         const [day, model, costCenter] = parts;
         const key = parts.join('|');
-        let row = byKey.get(key);
-        if (!row) {
-          row = {
-            queue,
-            day,
-            model,
-            costCenter,
-            completed: 0,
-            failed: 0,
-            images: 0,
-            spendMicroUsd: 0,
-            byCallback: 0,
-            byPoll: 0,
-          };
-          byKey.set(key, row);
-        }
-        const n = Number(value);
-        if (metric === 'completed') row.completed = n;
-        else if (metric === 'failed') row.failed = n;
-        else if (metric === 'images') row.images = n;
-        else if (metric === 'spendMicroUsd') row.spendMicroUsd = n;
-        else if (metric === 'by_callback') row.byCallback = n;
-        else if (metric === 'by_poll') row.byPoll = n;
+        const row = byKey.get(key) ?? ({ queue, day, model, costCenter, ...EMPTY_COUNTS } satisfies LedgerRow);
+        byKey.set(key, row);
+        const column = METRIC_COLUMNS[metric];
+        if (column) row[column] = Number(value);
       }
       rows.push(...byKey.values());
     }

@@ -77,6 +77,8 @@ describe('spend ledger', () => {
         spendMicroUsd: 150_000,
         byCallback: 1,
         byPoll: 1,
+        wasteMicroUsd: 0,
+        wasteRuns: 0,
       },
     ]);
     expect(await ledger.totalMicroUsd(['q1'])).toBe(150_000);
