@@ -2,17 +2,19 @@ import { buildApp, CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { createRunflowClient } from '@runflow-queue/runflow-client';
 import { type Sim, type SimOptions, startSim } from '@runflow-queue/runflow-sim';
-import { CallbackInbox, SpendLedger } from '@runflow-queue/store';
+import type { WorkloadsConfigInput } from '@runflow-queue/shared';
+import { CallbackInbox, createRedis, type RedisClient, SpendLedger } from '@runflow-queue/store';
 import { uniquePrefix } from '@runflow-queue/testkit';
 import {
   DEFAULT_LIFECYCLE,
   type EditWorkers,
   type LifecycleConfig,
   type LifecycleHooks,
+  parseWorkloads,
   startEditWorkers,
+  workloadsFromQueues,
 } from '@runflow-queue/worker';
 import type { FastifyInstance } from 'fastify';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 
@@ -30,13 +32,17 @@ export interface FleetOptions {
   callbacks?: boolean;
   /** The key the workers send (default: the simulator's). */
   apiKey?: string;
+  /** Queues, budgets, shares, rate limit (default: the queues at concurrency 8, no budget, 10,000 req/s). */
+  workloads?: WorkloadsConfigInput;
+  /** Redis to run on (default: the run's standalone Redis); `redis+cluster://…` for a Redis Cluster. */
+  redisUrl?: string;
 }
 
 /** A whole pipeline over real sockets: simulator, callback-ingest, workers, producer, one Redis prefix. */
 export interface Fleet {
   prefix: string;
   queues: string[];
-  redis: Redis;
+  redis: RedisClient;
   sim: Sim;
   ingest: FastifyInstance;
   ingestUrl: string;
@@ -54,8 +60,8 @@ export const quietLogger = pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' 
 export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
   const prefix = uniquePrefix();
   const queues = options.queues ?? ['edits'];
-  const redisUrl = inject('redisUrl');
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+  const redisUrl = options.redisUrl ?? inject('redisUrl');
+  const redis = createRedis(redisUrl, { maxRetriesPerRequest: null });
   const sim = await startSim({
     latencyMs: { min: 20, max: 60 },
     signingSecret: SECRET,
@@ -75,8 +81,14 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
       : await startEditWorkers({
           connection: redis,
           prefix,
-          queues,
-          concurrency: options.concurrency ?? 8,
+          workloads: options.workloads
+            ? parseWorkloads(options.workloads)
+            : workloadsFromQueues(queues, {
+                concurrency: options.concurrency ?? 8,
+                requestsPerSecond: 10_000,
+                burst: 10_000,
+              }),
+          governorKey: options.apiKey ?? sim.apiKey,
           client,
           logger: quietLogger,
           hooks: options.hooks,

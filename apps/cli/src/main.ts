@@ -1,50 +1,65 @@
 #!/usr/bin/env node
-import { parseArgs } from 'node:util';
-import { createRedis, DEFAULT_PREFIX, SpendLedger } from '@runflow-queue/store';
-import { renderSpend } from './spend-table.ts';
+import { CliError, redisHint } from './cli-context.ts';
+import { enqueueCommand } from './enqueue-command.ts';
+import { retryFailedCommand } from './retry-failed-command.ts';
+import { spendCommand } from './spend-command.ts';
+import { statsCommand } from './stats-command.ts';
+import { statusCommand } from './status-command.ts';
+import { waitCommand } from './wait-command.ts';
 
 const HELP = `runflow-queue <command> [options]
 
 Commands:
-  spend     print the spend ledger: per queue / day / model / cost center, in USD (exact, µUSD)
+  enqueue        enqueue edits from flags or a JSONL file (--file); --wait for results and spend
+  status <id>    where one job is: state, step, run, result or failure
+  wait <id>      wait for one job and print its result (outputs, cost, URL expiry)
+  retry-failed   retry failed jobs (--code CODE to pick one failure), printing a table
+  spend          the spend ledger per queue / day / model / cost center (exact, µUSD)
+  stats          per queue: depth, throughput, run times, spend against budget, callbacks vs polls
 
-Options:
-  --redis URL      Redis to read (default: $REDIS_URL or redis://127.0.0.1:6379)
-  --prefix P       key prefix (default: $REDIS_PREFIX or ${DEFAULT_PREFIX})
-  --queue NAME     only this queue (repeatable)
-  --json           print JSON instead of a table
-  -h, --help       this help`;
+Run runflow-queue <command> --help for a command's options. Every command reads REDIS_URL and
+REDIS_PREFIX (or --redis, --prefix); --queue defaults to the first of $QUEUES, else edits.`;
 
-const { values, positionals } = parseArgs({
-  allowPositionals: true,
-  options: {
-    redis: { type: 'string', default: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' },
-    prefix: { type: 'string', default: process.env.REDIS_PREFIX ?? DEFAULT_PREFIX },
-    queue: { type: 'string', multiple: true },
-    json: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  },
-});
+const io = { stdout: process.stdout, stderr: process.stderr };
+const env = process.env;
+const [command, ...args] = process.argv.slice(2);
 
-const command = positionals[0];
-if (values.help || !command) {
-  console.log(HELP);
-  process.exit(command || values.help ? 0 : 2);
+async function run(): Promise<number> {
+  switch (command) {
+    case 'enqueue':
+      return enqueueCommand(args, env, io);
+    case 'status':
+      return statusCommand(args, env, io);
+    case 'wait':
+      return waitCommand(args, env, io);
+    case 'retry-failed':
+      return retryFailedCommand(args, env, io);
+    case 'spend':
+      return spendCommand(args, env, io);
+    case 'stats':
+      return statsCommand(args, env, io);
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(HELP);
+      return command === undefined ? 2 : 0;
+    default:
+      console.error(`unknown command ${JSON.stringify(command)}; the commands are:\n\n${HELP}`);
+      return 2;
+  }
 }
-if (command !== 'spend') {
-  console.error(`unknown command ${JSON.stringify(command)}; run with --help for the list`);
-  process.exit(2);
-}
 
-const redis = createRedis(values.redis, { maxRetriesPerRequest: 1, connectTimeout: 3_000 });
-redis.on('error', () => {});
 try {
-  const ledger = new SpendLedger(redis, { prefix: values.prefix });
-  const rows = await ledger.rows(values.queue);
-  console.log(values.json ? JSON.stringify(rows, null, 2) : renderSpend(rows));
+  process.exitCode = await run();
 } catch (error) {
-  console.error(`could not read the ledger from ${values.redis}: ${(error as Error).message}`);
-  process.exitCode = 1;
-} finally {
-  redis.disconnect();
+  const hint = redisHint(error, (env.REDIS_URL as string | undefined) ?? 'redis://127.0.0.1:6379');
+  const shown = error instanceof CliError ? error : hint;
+  if (shown) {
+    console.error(`runflow-queue ${command}: ${shown.message}`);
+    process.exitCode = shown.exitCode;
+  } else {
+    console.error(`runflow-queue ${command}: ${(error as Error).stack ?? String(error)}`);
+    process.exitCode = 1;
+  }
 }

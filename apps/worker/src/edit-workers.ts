@@ -1,7 +1,17 @@
+import { type EditNotifier, notifyOnFinish } from '@runflow-queue/notifier';
 import type { RunflowClient } from '@runflow-queue/runflow-client';
-import type { EditJobData, EditResult } from '@runflow-queue/shared';
-import { bullPrefix, CallbackInbox, type RedisClient, RunIndex, SpendLedger } from '@runflow-queue/store';
-import { Worker } from 'bullmq';
+import type { EditJobData, EditResult, WorkloadsConfig } from '@runflow-queue/shared';
+import {
+  BudgetStore,
+  bullPrefix,
+  CallbackInbox,
+  InflightCaps,
+  RateGovernor,
+  type RedisClient,
+  RunIndex,
+  SpendLedger,
+} from '@runflow-queue/store';
+import { MetricsTime, Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { LifecycleHooks } from './job-context.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -11,13 +21,18 @@ export interface EditWorkersOptions {
   /** Shared by all queues; BullMQ needs `maxRetriesPerRequest: null` on it. */
   connection: RedisClient;
   prefix: string;
-  queues: readonly string[];
-  /** Jobs held at once per queue; parked jobs hold none. */
-  concurrency: number;
+  /** Queues, their models, concurrency, shares, deadlines and budgets; the account's rate limit. */
+  workloads: WorkloadsConfig;
+  /** Serve only these queues of the workloads (default: all of them). */
+  queues?: readonly string[];
+  /** Identifies the Runflow account's rate limit: one governor per value (only its hash is stored). */
+  governorKey: string;
   client: RunflowClient;
   lifecycle: LifecycleConfig;
   logger: Logger;
   hooks?: LifecycleHooks;
+  /** Enqueues the edit.completed / edit.failed webhook of jobs with a notifyUrl (unset: none are sent). */
+  notifier?: EditNotifier;
   /** BullMQ lock: a worker that dies mid-job frees it after this (default 30 s). */
   lockDurationMs?: number;
   /** Steps are idempotent, so a job may stall (its worker killed) many times without failing. */
@@ -36,9 +51,27 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const inbox = new CallbackInbox(connection, { prefix });
   const runIndex = new RunIndex(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
+  const budgets = new BudgetStore(connection, { prefix });
+  const inflight = new InflightCaps(connection, { prefix });
+  const governor = new RateGovernor(connection, {
+    prefix,
+    apiKey: options.governorKey,
+    requestsPerSecond: options.workloads.rateLimit.requestsPerSecond,
+    burst: options.workloads.rateLimit.burst,
+    now: options.now,
+  });
+  const served = options.workloads.queues.filter((w) => !options.queues || options.queues.includes(w.name));
+  const unknown = (options.queues ?? []).filter((name) => !served.some((w) => w.name === name));
+  if (unknown.length > 0) throw new Error(`queues not in the workloads config: ${unknown.join(', ')}`);
   const workers: Worker<EditJobData, EditResult>[] = [];
-  for (const queue of options.queues) {
+  const queues: Queue[] = [];
+  for (const workload of served) {
+    const queue = workload.name;
     await ledger.registerQueue(queue);
+    // Only for BullMQ's manual rate limit (queue-wide): workers of this queue stop pulling for a while.
+    const limiter = new Queue(queue, { connection, prefix: bullPrefix(prefix, queue) });
+    limiter.on('error', (err) => logger.error({ err, queue }, 'queue error'));
+    queues.push(limiter);
     const processor = createEditProcessor({
       queue,
       client: options.client,
@@ -46,16 +79,30 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       runIndex,
       ledger,
       lifecycle: options.lifecycle,
+      governance: {
+        workload,
+        governor,
+        budgets,
+        inflight,
+        modelCaps: options.workloads.models,
+        rateLimitQueue: (ms) => limiter.rateLimit(Math.max(1, Math.ceil(ms))),
+      },
       logger,
       hooks: options.hooks,
       now: options.now ?? Date.now,
     });
-    const worker = new Worker<EditJobData, EditResult>(queue, processor, {
+    const worker = new Worker<EditJobData, EditResult>(queue, notifyOnFinish(queue, processor, options.notifier), {
       connection,
       prefix: bullPrefix(prefix, queue),
-      concurrency: options.concurrency,
+      concurrency: workload.concurrency,
       lockDuration: options.lockDurationMs ?? 30_000,
       maxStalledCount: options.maxStalledCount ?? 20,
+      // Completed/failed per minute, kept a week: the throughput chart and `pnpm stats`.
+      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      // BullMQ honours the manual rate limit (queue.rateLimit, our governor's "stop pulling for N ms")
+      // only in workers that have a limiter; this one is far above any real rate, so it never binds
+      // by itself — the governor does the limiting, per request, fleet-wide.
+      limiter: { max: 1_000_000, duration: 1_000 },
     });
     worker.on('error', (err) => logger.error({ err, queue }, 'worker error'));
     worker.on('failed', (job, err) => {
@@ -71,6 +118,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     workers,
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
+      await Promise.all(queues.map((queue) => queue.close()));
     },
   };
 }

@@ -2,7 +2,6 @@ import { z } from 'zod';
 
 const queueList = z
   .string()
-  .default('edits')
   .transform((value) =>
     value
       .split(',')
@@ -16,6 +15,10 @@ const queueList = z
   );
 
 const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
+const flag = z
+  .enum(['true', 'false', '1', '0'])
+  .default('false')
+  .transform((value) => value === 'true' || value === '1');
 
 export const WorkerEnv = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -24,7 +27,18 @@ export const WorkerEnv = z.object({
   RUNFLOW_API_KEY: z.string().min(1, 'set RUNFLOW_API_KEY to your Runflow API key (rf_live_...)'),
   /** Public URL of callback-ingest's callback route; unset → the workers poll only. */
   CALLBACK_URL: z.string().url().optional(),
-  QUEUES: queueList,
+  /** Workloads file (JSON or YAML): queues, models, concurrency, shares, deadlines, budgets, rate limit. */
+  WORKLOADS_FILE: z.string().min(1).optional(),
+  /** Queues to serve: a subset of the workloads file, or (without one) the queues themselves. */
+  QUEUES: queueList.optional(),
+  /** Without a workloads file: the account's request rate shared by the fleet, and its burst. */
+  RUNFLOW_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20),
+  RUNFLOW_RATE_BURST: z.coerce.number().int().positive().default(20),
+  /**
+   * Names the rate governor (default: a hash of RUNFLOW_API_KEY). Set it to your Runflow organisation
+   * so that rotating the API key does not split the fleet into two governors with a limit each.
+   */
+  RATE_LIMIT_KEY: z.string().min(1).optional(),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(1000).default(16),
   FIRST_POLL_DELAY_MS: z.coerce.number().int().positive().optional(),
   POLL_INTERVAL_MS: ms(5_000),
@@ -33,7 +47,23 @@ export const WorkerEnv = z.object({
   AMBIGUOUS_GRACE_MS: ms(60_000),
   RUNFLOW_TIMEOUT_MS: ms(30_000),
   LOCK_DURATION_MS: ms(30_000),
-  SHUTDOWN_GRACE_MS: ms(25_000),
+  /** Longer than RUNFLOW_TIMEOUT_MS, so a submit in flight at SIGTERM can finish and be recorded. */
+  SHUTDOWN_GRACE_MS: ms(40_000),
+  /** Signs the edit.completed / edit.failed webhooks (comma-separated during a rotation); unset → queued, not sent. */
+  NOTIFY_SIGNING_SECRET: z
+    .string()
+    .transform((value) =>
+      value
+        .split(',')
+        .map((secret) => secret.trim())
+        .filter(Boolean),
+    )
+    .pipe(z.array(z.string().min(16, 'each signing secret needs 16+ characters (whsec_<base64> or plain)')).min(1))
+    .optional(),
+  /** Deliver webhooks to loopback targets (http too): development and tests only. */
+  NOTIFY_ALLOW_HTTP_LOOPBACK: flag,
+  /** Deliver webhooks to private networks (10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, …). */
+  NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

@@ -7,10 +7,12 @@ import {
   isTerminalStatus,
   type ModelId,
   parseUsdToMicro,
-  priceDeliveredMicroUsd,
+  perImageMicroUsd,
+  priceOn,
   runFailure,
   utcDay,
 } from '@runflow-queue/shared';
+import { takePollSlot } from './admit-job.ts';
 import { type JobContext, park, saveData } from './job-context.ts';
 import { failJob } from './job-failure.ts';
 import { backoffMs } from './lifecycle-config.ts';
@@ -53,6 +55,7 @@ export async function finalizeRun(ctx: JobContext): Promise<EditResult> {
     );
   }
 
+  await takePollSlot(ctx);
   const now = deps.now();
   try {
     const run = await deps.client.getRun(runId);
@@ -73,6 +76,7 @@ export async function finalizeRun(ctx: JobContext): Promise<EditResult> {
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
     if (error.kind === 'permanent') throw failJob(error.code, `polling run ${runId}: ${error.message}`);
+    if (error.status === 429) await deps.governance.governor.penalize(error.retryAfterMs);
     ctx.log.info({ code: error.code, status: error.status }, 'poll failed (retryable); will poll again');
   }
 
@@ -98,8 +102,9 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
   const outputs = succeeded ? extractOutputs(run.output) : [];
   const completedAtMs = run.completedAt ? Date.parse(run.completedAt) : Number.NaN;
   const day = utcDay(Number.isFinite(completedAtMs) ? completedAtMs : now);
-  const costMicroUsd =
-    parseUsdToMicro(run.cost) ?? priceDeliveredMicroUsd(data.model as ModelId, data.input, outputs.length, day);
+  const providerCost = parseUsdToMicro(run.cost);
+  const perImage = perImageMicroUsd(data.model as ModelId, data.input, day);
+  const costMicroUsd = providerCost ?? perImage * outputs.length;
 
   const settledNow = await deps.ledger.settle({
     queue: deps.queue,
@@ -111,8 +116,20 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
     images: outputs.length,
     costMicroUsd,
     completedBy,
+    pricing: {
+      source: providerCost === undefined ? 'price-table' : 'provider',
+      perImageMicroUsd: perImage,
+      effectiveFrom: priceOn(data.model as ModelId, day).effectiveFrom,
+    },
+    budget: deps.governance.workload.budget
+      ? { jobId: ctx.job.id as string, reservation: data.reservation, at: now }
+      : undefined,
   });
   ctx.log.info({ status: run.status, completedBy, costMicroUsd, images: outputs.length, settledNow }, 'run finished');
+  // Cancelled after submit (issue 8): the spend is settled above; the caller gets JOB_ABANDONED, not the result.
+  if (data.abandoned) {
+    throw failJob('JOB_ABANDONED', `cancelled by the caller; run ${runId} ended ${run.status}, ${costMicroUsd} µUSD`);
+  }
 
   if (!succeeded) {
     const failure = runFailure(run.failure);

@@ -1,6 +1,13 @@
 import type { RunflowClient } from '@runflow-queue/runflow-client';
-import type { EditJobData, EditResult } from '@runflow-queue/shared';
-import type { CallbackInbox, RunIndex, SpendLedger } from '@runflow-queue/store';
+import type { EditJobData, EditResult, WorkloadQueue } from '@runflow-queue/shared';
+import type {
+  BudgetStore,
+  CallbackInbox,
+  InflightCaps,
+  RateGovernor,
+  RunIndex,
+  SpendLedger,
+} from '@runflow-queue/store';
 import { DelayedError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -13,6 +20,17 @@ export interface LifecycleHooks {
   beforePark?: (job: EditJob, data: EditJobData) => Promise<void>;
 }
 
+/** What keeps a queue within the account's rate limit, its budget and the models' in-flight caps. */
+export interface Governance {
+  workload: WorkloadQueue;
+  governor: RateGovernor;
+  budgets: BudgetStore;
+  inflight: InflightCaps;
+  modelCaps: Readonly<Partial<Record<string, { maxInFlight: number }>>>;
+  /** BullMQ's manual rate limit of this queue: every worker of it stops pulling for `ms`. */
+  rateLimitQueue: (ms: number) => Promise<void>;
+}
+
 /** What processing a job needs; built once per queue by the worker. */
 export interface EditJobDeps {
   queue: string;
@@ -21,6 +39,7 @@ export interface EditJobDeps {
   runIndex: RunIndex;
   ledger: SpendLedger;
   lifecycle: LifecycleConfig;
+  governance: Governance;
   logger: Logger;
   hooks?: LifecycleHooks;
   now: () => number;

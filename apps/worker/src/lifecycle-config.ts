@@ -7,13 +7,15 @@ export interface LifecycleConfig {
   /** Poll backoff: starts here, doubles per poll, capped at maxPollIntervalMs. */
   pollIntervalMs: number;
   maxPollIntervalMs: number;
-  /** Hard deadline from submit: past it the job fails RUN_DEADLINE_EXCEEDED. */
+  /** Default hard deadline from submit (a queue's `deadlineMs` overrides it). */
   runDeadlineMs: number;
   /** Retryable Runflow errors (429, 5xx, network) back off from here, exponentially with jitter. */
   transientBackoffMs: number;
   maxTransientBackoffMs: number;
   /** After this many retryable errors in a row on submit, the job fails RUNFLOW_RETRIES_EXHAUSTED. */
   maxTransientErrors: number;
+  /** 429s one job may meet before it fails RATE_LIMITED_TOO_LONG (429s slow the fleet instead). */
+  maxRateLimited: number;
   /** After an ambiguous submit, wait this long for the run's callback before resubmitting. */
   ambiguousGraceMs: number;
 }
@@ -27,6 +29,7 @@ export const DEFAULT_LIFECYCLE: LifecycleConfig = {
   transientBackoffMs: 1_000,
   maxTransientBackoffMs: 32_000,
   maxTransientErrors: 8,
+  maxRateLimited: 50,
   ambiguousGraceMs: 60_000,
 };
 

@@ -1,3 +1,4 @@
+import { EditNotifier, startNotificationWorker } from '@runflow-queue/notifier';
 import { createRunflowClient } from '@runflow-queue/runflow-client';
 import { createRedis } from '@runflow-queue/store';
 import { pino } from 'pino';
@@ -5,10 +6,20 @@ import { startEditWorkers } from './edit-workers.ts';
 import { parseEnv } from './env.ts';
 import { DEFAULT_LIFECYCLE } from './lifecycle-config.ts';
 import { redactPaths } from './redact.ts';
+import { loadWorkloadsFile, workloadsFromQueues } from './workloads.ts';
 
 let env: ReturnType<typeof parseEnv>;
+let workloads: ReturnType<typeof loadWorkloadsFile>;
 try {
   env = parseEnv(process.env);
+  workloads = env.WORKLOADS_FILE
+    ? loadWorkloadsFile(env.WORKLOADS_FILE)
+    : workloadsFromQueues(env.QUEUES ?? ['edits'], {
+        concurrency: env.WORKER_CONCURRENCY,
+        deadlineMs: env.RUN_DEADLINE_MS,
+        requestsPerSecond: env.RUNFLOW_RATE_LIMIT_PER_SECOND,
+        burst: env.RUNFLOW_RATE_BURST,
+      });
 } catch (error) {
   console.error((error as Error).message);
   process.exit(78); // EX_CONFIG
@@ -24,13 +35,25 @@ const client = createRunflowClient({
   bodyTimeoutMs: env.RUNFLOW_TIMEOUT_MS,
   logger,
 });
+// Webhooks (issue 8): a job with a notifyUrl queues its delivery when it ends; this process delivers them.
+const notifier = new EditNotifier({ connection, prefix: env.REDIS_PREFIX, logger });
+const policy = {
+  allowHttpLoopback: env.NOTIFY_ALLOW_HTTP_LOOPBACK,
+  allowPrivateNetworks: env.NOTIFY_ALLOW_PRIVATE_NETWORKS,
+};
+const secrets = env.NOTIFY_SIGNING_SECRET;
+const deliveries =
+  secrets && startNotificationWorker({ connection, prefix: env.REDIS_PREFIX, secrets, policy, logger });
+if (!deliveries) logger.info('NOTIFY_SIGNING_SECRET unset: webhooks are queued, and sent by workers that have it');
 const workers = await startEditWorkers({
   connection,
   prefix: env.REDIS_PREFIX,
+  workloads,
   queues: env.QUEUES,
-  concurrency: env.WORKER_CONCURRENCY,
+  governorKey: env.RATE_LIMIT_KEY ?? env.RUNFLOW_API_KEY,
   client,
   logger,
+  notifier,
   lockDurationMs: env.LOCK_DURATION_MS,
   lifecycle: {
     ...DEFAULT_LIFECYCLE,
@@ -43,7 +66,12 @@ const workers = await startEditWorkers({
   },
 });
 logger.info(
-  { queues: env.QUEUES, concurrency: env.WORKER_CONCURRENCY, callbacks: Boolean(env.CALLBACK_URL), pid: process.pid },
+  {
+    queues: workers.workers.map((w) => w.name),
+    rateLimit: workloads.rateLimit,
+    callbacks: Boolean(env.CALLBACK_URL),
+    pid: process.pid,
+  },
   'worker started',
 );
 
@@ -59,6 +87,8 @@ async function shutdown(signal: string): Promise<void> {
   timer.unref();
   // Reverse order of creation: workers (stop pulling, finish active), HTTP client, Redis.
   await workers.close();
+  await deliveries?.close();
+  await notifier.close();
   await client.close();
   await connection.quit();
   logger.info('worker stopped');

@@ -6,6 +6,8 @@ import {
   isModelId,
   toFieldIssues,
 } from '@runflow-queue/shared';
+import { DelayedError, UnrecoverableError } from 'bullmq';
+import { admitJob, releaseHolds } from './admit-job.ts';
 import { finalizeRun } from './finalize-run.ts';
 import type { EditJob, EditJobDeps, JobContext } from './job-context.ts';
 import { failJob } from './job-failure.ts';
@@ -44,13 +46,47 @@ export function createEditProcessor(deps: EditJobDeps) {
         clientRef: data.clientRef,
       }),
     };
-    switch (data.step) {
-      case 'queued':
-        return submitRun(ctx);
-      case 'submitting':
-        return resolveSubmitting(ctx);
-      case 'submitted':
-        return finalizeRun(ctx);
+    try {
+      const result = await advance(ctx);
+      await releaseHolds(ctx);
+      return result;
+    } catch (error) {
+      throw await onError(ctx, error);
     }
   };
+}
+
+async function advance(ctx: JobContext): Promise<EditResult> {
+  switch (ctx.data.step) {
+    case 'queued':
+      // Cancelled between the caller's mark and its removal: nothing was submitted, nothing is paid.
+      if (ctx.data.abandoned) throw failJob('JOB_ABANDONED', 'cancelled by the caller before submit');
+      await admitJob(ctx);
+      return submitRun(ctx);
+    case 'submitting':
+      return resolveSubmitting(ctx);
+    case 'submitted':
+      return finalizeRun(ctx);
+  }
+}
+
+/**
+ * Parking and rate-limit signals pass through. A job that ends here (coded failure, or an unexpected
+ * error on its last allowed attempt) gives back its budget reservation and in-flight slot.
+ */
+async function onError(ctx: JobContext, error: unknown): Promise<unknown> {
+  if (error instanceof DelayedError || (error instanceof Error && error.message === 'bullmq:rateLimitExceeded')) {
+    return error;
+  }
+  const { job, deps } = ctx;
+  const allowed = Math.min(deps.governance.workload.attempts, job.opts.attempts ?? 1);
+  const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= allowed;
+  if (!final) return error;
+  await releaseHolds(ctx).catch((releaseError: unknown) =>
+    ctx.log.error({ err: releaseError }, 'could not release budget reservation / in-flight slot'),
+  );
+  if (error instanceof UnrecoverableError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  ctx.log.error({ err: error, attemptsMade: job.attemptsMade + 1 }, 'unexpected error on the last attempt');
+  return failJob('ATTEMPTS_EXHAUSTED', `${job.attemptsMade + 1} attempt(s) failed; last: ${message}`);
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { isRunflowApiError, type RunflowApiError } from '@runflow-queue/runflow-client';
 import type { EditResult, ModelId } from '@runflow-queue/shared';
+import { takeRequestSlot } from './admit-job.ts';
 import { finalizeRun } from './finalize-run.ts';
 import { type JobContext, park, saveData } from './job-context.ts';
 import { failJob } from './job-failure.ts';
@@ -12,6 +13,7 @@ import { backoffMs } from './lifecycle-config.ts';
  */
 export async function submitRun(ctx: JobContext): Promise<EditResult> {
   const { job, deps } = ctx;
+  await takeRequestSlot(ctx);
   const clientRef = ctx.data.clientRef ?? `rq_${randomUUID()}`;
   await saveData(ctx, { step: 'submitting', clientRef });
   const started = deps.now();
@@ -44,11 +46,20 @@ export async function recordRun(ctx: JobContext, runId: string): Promise<never> 
     step: 'submitted',
     runId,
     submittedAt: ctx.data.submittedAt ?? now,
-    deadlineAt: ctx.data.deadlineAt ?? now + deps.lifecycle.runDeadlineMs,
+    deadlineAt: ctx.data.deadlineAt ?? now + deps.governance.workload.deadlineMs,
     transientErrors: 0,
   });
-  await deps.runIndex.record(deps.queue, runId, ctx.job.id as string);
+  await Promise.all([deps.runIndex.record(deps.queue, runId, ctx.job.id as string), wakeFirst(ctx)]);
   return park(ctx, now + deps.lifecycle.firstPollDelayMs);
+}
+
+/**
+ * A job with a run on Runflow goes to priority 0: BullMQ serves priority-0 (plain wait list) jobs
+ * before prioritized ones, and the producer enqueues every new job with a priority, so when this job
+ * wakes (promoted by its callback, or its poll is due) it is finalized ahead of any backlog of submits.
+ */
+async function wakeFirst(ctx: JobContext): Promise<void> {
+  if (ctx.job.priority !== 0) await ctx.job.changePriority({ priority: 0 });
 }
 
 async function handleSubmitError(ctx: JobContext, error: RunflowApiError): Promise<never> {
@@ -65,6 +76,7 @@ async function handleSubmitError(ctx: JobContext, error: RunflowApiError): Promi
     await saveData(ctx, { ambiguousSince: ctx.data.ambiguousSince ?? now });
     return park(ctx, now + deps.lifecycle.ambiguousGraceMs);
   }
+  if (error.status === 429) return backOffRateLimited(ctx, error);
   const transientErrors = (ctx.data.transientErrors ?? 0) + 1;
   if (transientErrors > deps.lifecycle.maxTransientErrors) {
     throw failJob('RUNFLOW_RETRIES_EXHAUSTED', `${transientErrors} retryable errors in a row; last: ${error.message}`);
@@ -84,6 +96,29 @@ async function handleSubmitError(ctx: JobContext, error: RunflowApiError): Promi
 }
 
 /**
+ * A 429 slows the whole fleet (the governor's rate halves, and stops until Retry-After when given);
+ * this job parks without burning an attempt. The guard keeps a job from looping forever.
+ */
+async function backOffRateLimited(ctx: JobContext, error: RunflowApiError): Promise<never> {
+  const { deps } = ctx;
+  const factor = await deps.governance.governor.penalize(error.retryAfterMs);
+  const rateLimited = (ctx.data.rateLimited ?? 0) + 1;
+  if (rateLimited > deps.lifecycle.maxRateLimited) {
+    throw failJob(
+      'RATE_LIMITED_TOO_LONG',
+      `Runflow answered 429 ${rateLimited} times for this job; last: ${error.message}`,
+    );
+  }
+  const delayMs = Math.max(
+    error.retryAfterMs ?? 0,
+    backoffMs(deps.lifecycle.transientBackoffMs, 0, deps.lifecycle.maxTransientBackoffMs),
+  );
+  ctx.log.info({ factor, delayMs, rateLimited }, 'Runflow rate-limited the submit; fleet slowed down');
+  await saveData(ctx, { step: 'queued', rateLimited });
+  return park(ctx, deps.now() + delayMs);
+}
+
+/**
  * Step `submitting` on dequeue: a submit was ambiguous, or a worker died between POST and recording
  * the run. Adopt the run if its callback arrived (by clientRef); else wait out the grace period; then
  * resubmit with the same Idempotency-Key (Runflow replays the original run when it honours the key).
@@ -98,15 +133,22 @@ export async function resolveSubmitting(ctx: JobContext): Promise<EditResult> {
       step: 'submitted',
       runId: adopted,
       submittedAt: data.submittedAt ?? deps.now(),
-      deadlineAt: data.deadlineAt ?? deps.now() + deps.lifecycle.runDeadlineMs,
+      deadlineAt: data.deadlineAt ?? deps.now() + deps.governance.workload.deadlineMs,
     });
-    await deps.runIndex.record(deps.queue, adopted, ctx.job.id as string);
+    await Promise.all([deps.runIndex.record(deps.queue, adopted, ctx.job.id as string), wakeFirst(ctx)]);
     return finalizeRun(ctx);
   }
   const now = deps.now();
   const since = data.ambiguousSince ?? now;
   if (data.ambiguousSince === undefined) await saveData(ctx, { ambiguousSince: since });
   if (now < since + deps.lifecycle.ambiguousGraceMs) return park(ctx, since + deps.lifecycle.ambiguousGraceMs);
+  if (data.abandoned) {
+    // Cancelled while the submit was ambiguous and no run showed up: do not pay for one now.
+    throw failJob(
+      'JOB_ABANDONED',
+      'cancelled by the caller; the ambiguous submit produced no run within the grace period',
+    );
+  }
   ctx.log.warn('no run showed up within the grace period; resubmitting with the same Idempotency-Key');
   await saveData(ctx, { step: 'queued', ambiguousSince: undefined, resubmits: (data.resubmits ?? 0) + 1 });
   return submitRun(ctx);

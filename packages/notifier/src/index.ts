@@ -1,1 +1,34 @@
-export {};
+export {
+  guardedLookup,
+  NotifyUrlRejectedError,
+  type Resolver,
+  type SendResult,
+  WebhookSender,
+} from './deliver-webhook.ts';
+export {
+  EditNotifier,
+  type EditNotifierOptions,
+  type EditOutcome,
+  NOTIFY_QUEUE,
+  NOTIFY_TAG,
+  type NotifierLogger,
+  notificationJobId,
+  notifyPrefix,
+  webhookId,
+} from './edit-notifier.ts';
+export {
+  type NotificationWorker,
+  type NotificationWorkerOptions,
+  startNotificationWorker,
+  webhookBackoffMs,
+} from './notification-worker.ts';
+export { isFinalFailure, notifyOnFinish } from './notify-on-finish.ts';
+export {
+  type AddressClass,
+  addressRejection,
+  classifyAddress,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
+} from './notify-url-policy.ts';
+export { signWebhook, verifyWebhook, type WebhookCheck, type WebhookHeaders, webhookKey } from './sign-webhook.ts';
+export type { DeliveryAttempt, NotificationJobData, WebhookPayload, WebhookType } from './webhook-payload.ts';

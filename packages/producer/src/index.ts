@@ -1,12 +1,30 @@
+export {
+  type CallerEditRequest,
+  callerRequestIssues,
+  MAX_PRIORITY,
+  validateCallerRequest,
+} from './caller-request.ts';
+export type { CancelOptions, CancelOutcome, CancelResult } from './cancel-edit.ts';
 export type { EditStatus } from './edit-status.ts';
 export { jobIdForKey } from './job-ids.ts';
 export {
+  type AddressClass,
+  addressRejection,
+  classifyAddress,
+  MAX_NOTIFY_URL_CHARS,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
+} from './notify-url-policy.ts';
+export {
   BulkValidationError,
   createProducer,
+  DEFAULT_IDEMPOTENCY_WINDOW_MS,
+  DEFAULT_PRIORITY,
   type EditHandle,
   EditProducer,
   type EnqueueOptions,
   type ProducerOptions,
   validateEditRequest,
 } from './producer.ts';
+export type { RetryFailedOptions, RetryOutcome } from './retry-failed.ts';
 export { EditFailedError } from './wait-for-result.ts';

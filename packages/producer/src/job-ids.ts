@@ -9,10 +9,12 @@ export function jobIdForKey(queue: string, idempotencyKey: string): string {
 }
 
 /** Fingerprint of what was asked, to tell a replay (same request) from a conflicting reuse of a key. */
-export function requestHash(request: { model: string; input: unknown; tags?: unknown }): string {
-  return createHash('sha256')
-    .update(canonicalJson([request.model, request.input, request.tags ?? null]))
-    .digest('hex');
+export function requestHash(request: { model: string; input: unknown; tags?: unknown; notifyUrl?: string }): string {
+  // notifyUrl joins the fingerprint only when set, so hashes of requests without one are unchanged
+  // (a replay of a job enqueued by an earlier deploy still matches).
+  const parts = [request.model, request.input, request.tags ?? null];
+  if (request.notifyUrl !== undefined) parts.push(request.notifyUrl);
+  return createHash('sha256').update(canonicalJson(parts)).digest('hex');
 }
 
 function canonicalJson(value: unknown): string {

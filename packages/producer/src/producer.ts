@@ -1,13 +1,10 @@
 import {
   type EditJobData,
-  EditRequest,
-  type EditRequestInput,
+  type EditRequest,
   type EditResult,
   EditValidationError,
   type FieldIssue,
-  parseEditRequest,
   RunflowQueueError,
-  toFieldIssues,
 } from '@runflow-queue/shared';
 import {
   bullPrefix,
@@ -18,36 +15,61 @@ import {
   type RedisClient,
 } from '@runflow-queue/store';
 import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
+import {
+  type CallerEditRequest,
+  callerRequestIssues,
+  type EnqueueOptions,
+  enqueueOptionIssues,
+  validateCallerRequest,
+} from './caller-request.ts';
+import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.ts';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
+import type { NotifyUrlPolicy } from './notify-url-policy.ts';
+import { type RetryFailedOptions, type RetryOutcome, retryFailedJobs } from './retry-failed.ts';
 import { waitForJob } from './wait-for-result.ts';
+
+/** Priority of new jobs when the caller gives none (BullMQ: 1 is highest, 2,097,152 lowest). */
+export const DEFAULT_PRIORITY = 1_000;
+
+/** Default idempotency window: how long a finished job — and so its idempotency key — is kept. */
+export const DEFAULT_IDEMPOTENCY_WINDOW_MS = 24 * 3600_000;
 
 export interface ProducerOptions {
   /** A Redis URL, or a client you own (the producer then does not close it). */
   redis: string | RedisClient;
   prefix?: string;
   /**
-   * How long finished jobs are kept — and so how long an idempotency key keeps answering with the
-   * same job (default 24 h). After that the same key makes a new job.
+   * How long completed jobs are kept — and so how long an idempotency key keeps answering with the
+   * same job (default 24 h). After that the same key makes a new job (and a new run). While a job is
+   * waiting or running its key always dedupes; failed jobs are kept `keepFailedMs`.
    */
   idempotencyWindowMs?: number;
-  /** Failed jobs are kept longer, for inspection (default 7 days). */
+  /** Failed jobs are kept longer, for inspection (default 7 days). Their keys dedupe as long. */
   keepFailedMs?: number;
   /** Attempts for unexpected errors (Runflow's retryable errors do not use them). Default 3. */
   attempts?: number;
+  /**
+   * Which notifyUrl targets are accepted at enqueue (default: public https only). The workers check
+   * again at delivery, after DNS resolution, with their own NOTIFY_ALLOW_* settings.
+   */
+  notifyUrlPolicy?: NotifyUrlPolicy;
 }
 
-export interface EnqueueOptions {
-  /** Higher runs first: 1 (highest) .. 2,097,152, BullMQ's priority; unset = FIFO. */
-  priority?: number;
-  delayMs?: number;
-}
+export type { EnqueueOptions } from './caller-request.ts';
 
+/** One enqueued edit: its id, and how to follow it. Methods are not enumerable (the handle logs as data). */
 export interface EditHandle {
   id: string;
   queue: string;
   /** True when an idempotency key matched an existing job (nothing new was enqueued). */
   deduplicated: boolean;
+  /** The job's state, step, run, result or failure. Throws JOB_NOT_FOUND once the job is gone. */
+  status(): Promise<EditStatus>;
+  /** Resolves with the result; rejects with EditFailedError (the job's code) or WAIT_TIMEOUT. */
+  result(options?: { timeoutMs?: number }): Promise<EditResult>;
+  /** See EditProducer.cancelEdit. */
+  cancel(options?: CancelOptions): Promise<CancelResult>;
 }
 
 /** Thrown by enqueueEdits when any item is invalid; nothing was enqueued. */
@@ -69,6 +91,7 @@ export class EditProducer {
   readonly #ownsRedis: boolean;
   readonly #prefix: string;
   readonly #jobOptions: JobsOptions;
+  readonly #policy: NotifyUrlPolicy;
   readonly #queues = new Map<string, Queue<EditJobData, EditResult>>();
   readonly #events = new Map<string, QueueEvents>();
   #eventsRedis: RedisClient | undefined;
@@ -82,10 +105,11 @@ export class EditProducer {
         : options.redis;
     if (this.#ownsRedis) this.#redis.on('error', () => {});
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
+    this.#policy = options.notifyUrlPolicy ?? {};
     this.#jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
-      removeOnComplete: { age: Math.ceil((options.idempotencyWindowMs ?? 24 * 3600_000) / 1000) },
+      removeOnComplete: { age: Math.ceil((options.idempotencyWindowMs ?? DEFAULT_IDEMPOTENCY_WINDOW_MS) / 1000) },
       removeOnFail: { age: Math.ceil((options.keepFailedMs ?? 7 * 24 * 3600_000) / 1000) },
     };
   }
@@ -109,27 +133,34 @@ export class EditProducer {
     return queue;
   }
 
+  /** The field issues of a request and its options under this producer's notifyUrl policy (empty when valid). */
+  validate(request: unknown, options: EnqueueOptions = {}): FieldIssue[] {
+    return callerRequestIssues(request, options, this.#policy);
+  }
+
   /** Validates and enqueues one edit. Throws EditValidationError (nothing enqueued) on bad input. */
-  async enqueueEdit(queueName: string, request: EditRequestInput, options: EnqueueOptions = {}): Promise<EditHandle> {
-    const parsed = parseEditRequest(request);
+  async enqueueEdit(queueName: string, request: CallerEditRequest, options: EnqueueOptions = {}): Promise<EditHandle> {
+    const { request: parsed, notifyUrl } = validateCallerRequest(request, options, this.#policy);
     const queue = this.queue(queueName);
-    const { data, jobId } = this.#toJob(queueName, parsed);
+    const { data, jobId } = this.#toJob(queueName, parsed, notifyUrl);
     const job = await queue.add('edit', data, this.#addOptions(jobId, options));
-    if (!parsed.idempotencyKey) return { id: job.id as string, queue: queueName, deduplicated: false };
+    if (!parsed.idempotencyKey) return this.#handle(queueName, job.id as string, false);
     return this.#checkReplay(queueName, jobId as string, data);
   }
 
   /** Validates every item first; enqueues all of them atomically or none (errors reported by index). */
   async enqueueEdits(
     queueName: string,
-    requests: readonly EditRequestInput[],
+    requests: readonly CallerEditRequest[],
     options: EnqueueOptions = {},
   ): Promise<EditHandle[]> {
+    const optionIssues = enqueueOptionIssues(options);
+    if (optionIssues.length > 0) throw new EditValidationError(optionIssues, 'enqueue options');
     const invalid: { index: number; issues: FieldIssue[] }[] = [];
-    const parsed: EditRequest[] = [];
+    const valid: { request: EditRequest; notifyUrl: string | undefined }[] = [];
     requests.forEach((request, index) => {
       try {
-        parsed.push(parseEditRequest(request));
+        valid.push(validateCallerRequest(request, {}, this.#policy));
       } catch (error) {
         if (!(error instanceof EditValidationError)) throw error;
         invalid.push({ index, issues: error.issues });
@@ -137,18 +168,23 @@ export class EditProducer {
     });
     if (invalid.length > 0) throw new BulkValidationError(invalid);
     const queue = this.queue(queueName);
-    const entries = parsed.map((request) => {
-      const { data, jobId } = this.#toJob(queueName, request);
+    const entries = valid.map(({ request, notifyUrl }) => {
+      const { data, jobId } = this.#toJob(queueName, request, notifyUrl);
       return { name: 'edit', data, opts: this.#addOptions(jobId, options) };
     });
     const jobs = await queue.addBulk(entries);
     return Promise.all(
       jobs.map((job, index) =>
-        parsed[index].idempotencyKey
+        valid[index].request.idempotencyKey
           ? this.#checkReplay(queueName, job.id as string, entries[index].data)
-          : { id: job.id as string, queue: queueName, deduplicated: false },
+          : this.#handle(queueName, job.id as string, false),
       ),
     );
+  }
+
+  /** A handle for a job enqueued earlier (by id), e.g. in another process. */
+  handle(queueName: string, jobId: string): EditHandle {
+    return this.#handle(queueName, jobId, false);
   }
 
   /** Resolves with the result, or rejects with EditFailedError (the job's code) or WAIT_TIMEOUT. */
@@ -160,8 +196,26 @@ export class EditProducer {
   }
 
   async getEdit(queueName: string, jobId: string): Promise<EditStatus | undefined> {
-    const job = await this.queue(queueName).getJob(jobId);
-    return job ? toEditStatus(queueName, job) : undefined;
+    const queue = this.queue(queueName);
+    // State first, then the job: the job can only be newer than its state, never older.
+    const state = await queue.getJobState(jobId);
+    if (state === 'unknown') return undefined;
+    const job = await queue.getJob(jobId);
+    return job ? toEditStatus(queueName, job, state) : undefined;
+  }
+
+  /**
+   * Cancels an edit. Not yet submitted → removed (no run, nothing spent). Already submitted → Runflow
+   * has no public cancel, so the job is marked abandoned: its run finishes and is paid for, the spend
+   * lands in the ledger, and the job fails JOB_ABANDONED. The result's `outcome` says which happened.
+   */
+  async cancelEdit(queueName: string, jobId: string, options: CancelOptions = {}): Promise<CancelResult> {
+    return cancelJob(this.#redis, this.queue(queueName), queueName, jobId, options);
+  }
+
+  /** Retries failed jobs (optionally only one failure code); see retry-failed.ts for what is skipped. */
+  async retryFailed(queueName: string, options: RetryFailedOptions = {}): Promise<RetryOutcome[]> {
+    return retryFailedJobs(this.queue(queueName), options);
   }
 
   async close(): Promise<void> {
@@ -171,23 +225,55 @@ export class EditProducer {
     if (this.#ownsRedis) await this.#redis.quit().catch(() => {});
   }
 
-  #toJob(queue: string, request: EditRequest): { data: EditJobData; jobId: string | undefined } {
+  #handle(queueName: string, id: string, deduplicated: boolean): EditHandle {
+    const handle = { id, queue: queueName, deduplicated } as EditHandle;
+    Object.defineProperties(handle, {
+      status: {
+        value: async () => {
+          const status = await this.getEdit(queueName, id);
+          if (!status) {
+            throw new RunflowQueueError(
+              'JOB_NOT_FOUND',
+              `no job ${id} in queue ${queueName}: removed by cancelEdit, or finished longer ago than its retention window`,
+            );
+          }
+          return status;
+        },
+      },
+      result: { value: (options: { timeoutMs?: number } = {}) => this.waitForResult(queueName, id, options) },
+      cancel: { value: (options: CancelOptions = {}) => this.cancelEdit(queueName, id, options) },
+    });
+    return handle;
+  }
+
+  #toJob(
+    queue: string,
+    request: EditRequest,
+    notifyUrl: string | undefined,
+  ): { data: EditJobData; jobId: string | undefined } {
     const data: EditJobData = {
       model: request.model,
       input: request.input,
       ...(request.tags ? { tags: request.tags } : {}),
+      ...(notifyUrl ? { notifyUrl } : {}),
       enqueuedAt: Date.now(),
       step: 'queued',
     };
     if (!request.idempotencyKey) return { data, jobId: undefined };
-    return { data: { ...data, requestHash: requestHash(request) }, jobId: jobIdForKey(queue, request.idempotencyKey) };
+    return {
+      data: { ...data, requestHash: requestHash({ ...request, notifyUrl }) },
+      jobId: jobIdForKey(queue, request.idempotencyKey),
+    };
   }
 
   #addOptions(jobId: string | undefined, options: EnqueueOptions): JobsOptions {
     return {
       ...this.#jobOptions,
       ...(jobId ? { jobId } : {}),
-      ...(options.priority ? { priority: options.priority } : {}),
+      // Always a priority (default DEFAULT_PRIORITY): BullMQ serves its plain wait list before
+      // prioritized jobs, and the worker moves a job that has a run on Runflow to priority 0, so a
+      // woken job (result in) is finalized ahead of a backlog of new submits.
+      priority: options.priority ?? DEFAULT_PRIORITY,
       ...(options.delayMs ? { delay: options.delayMs } : {}),
     };
   }
@@ -202,7 +288,7 @@ export class EditProducer {
       );
     }
     const deduplicated = stored !== undefined && stored.data.enqueuedAt !== data.enqueuedAt;
-    return { id: jobId, queue: queueName, deduplicated };
+    return this.#handle(queueName, jobId, deduplicated);
   }
 
   #queueEvents(queueName: string): QueueEvents {
@@ -222,10 +308,12 @@ export class EditProducer {
   }
 }
 
-/** Validates an edit request without enqueueing it; returns the field issues (empty when valid). */
+/**
+ * Validates an edit request without enqueueing it; returns the field issues (empty when valid).
+ * Uses the default notifyUrl policy (public https only); `EditProducer.validate` uses the producer's.
+ */
 export function validateEditRequest(request: unknown): FieldIssue[] {
-  const result = EditRequest.safeParse(request);
-  return result.success ? [] : toFieldIssues(result.error, request);
+  return callerRequestIssues(request);
 }
 
 export function createProducer(options: ProducerOptions): EditProducer {

@@ -13,6 +13,10 @@ export class EditFailedError extends Error {
   }
 }
 
+function removedError(id: string): RunflowQueueError {
+  return new RunflowQueueError('JOB_NOT_FOUND', `job ${id} is gone: removed (cancelled before submit)`);
+}
+
 /**
  * Waits for a job's result through QueueEvents, with a slow poll beside it: a QueueEvents that has
  * just started reading its stream can miss an event emitted before its first XREAD (seen with BullMQ
@@ -29,7 +33,10 @@ export async function waitForJob(
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS).unref());
       if (controller.signal.aborted) return new Promise<EditResult>(() => {});
-      const state = await job.getState().catch(() => 'unknown');
+      const state = await job.getState().catch(() => 'error');
+      if (state === 'unknown') {
+        throw removedError(job.id as string);
+      }
       if (state === 'completed' || state === 'failed') {
         const fresh = await queue.getJob(job.id as string);
         if (state === 'failed') throw new EditFailedError(fresh?.failedReason ?? 'failed');
@@ -43,6 +50,7 @@ export async function waitForJob(
         if (error.message.includes('timed out before finishing')) {
           throw new RunflowQueueError('WAIT_TIMEOUT', `job ${job.id} did not finish within ${timeoutMs} ms`);
         }
+        if (error.message.startsWith('Missing key for job')) throw removedError(job.id as string);
         throw new EditFailedError(error.message);
       }),
       poll,

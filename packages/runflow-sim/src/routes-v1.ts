@@ -48,6 +48,9 @@ export async function handleV1(
   const method = request.method ?? 'GET';
   if (route.kind === 'create' && method === 'POST') ctx.counters.createRequests += 1;
   if (route.kind === 'get' && method === 'GET') ctx.counters.getRequests += 1;
+  if ((route.kind === 'create' && method === 'POST') || (route.kind === 'get' && method === 'GET')) {
+    ctx.requestLog.record(Date.now());
+  }
 
   // Health is public and not metered: it is what a client checks when everything else fails.
   if (route.kind === 'health') {

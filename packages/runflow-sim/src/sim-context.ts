@@ -12,9 +12,34 @@ export interface SimContext {
   store: RunStore;
   billing: BillingLedger;
   counters: SimCounters;
+  /** When each metered request (create or get) arrived, epoch ms: what a rate-limit check counts. */
+  requestLog: RequestLog;
   callbacks: CallbackDispatcher;
   lifecycle: RunLifecycle;
   rateLimiter: TokenBucket | null;
   /** Base of output URLs (the server's own address unless `publicUrl` was given). */
   publicUrl: () => string;
+}
+
+/** Arrival times of metered requests; bounded (the oldest half is dropped past `maxEntries`). */
+export class RequestLog {
+  readonly #maxEntries: number;
+  #times: number[] = [];
+
+  constructor(maxEntries = 1_000_000) {
+    this.#maxEntries = maxEntries;
+  }
+
+  record(at: number): void {
+    if (this.#times.length >= this.#maxEntries) this.#times = this.#times.slice(this.#maxEntries / 2);
+    this.#times.push(at);
+  }
+
+  snapshot(): number[] {
+    return [...this.#times];
+  }
+
+  clear(): void {
+    this.#times = [];
+  }
 }

@@ -10,7 +10,7 @@ import { handleSimControl } from './routes-sim.ts';
 import { handleV1 } from './routes-v1.ts';
 import { type SimRun, toSimRun } from './run-object.ts';
 import { RunStore } from './run-store.ts';
-import type { SimContext } from './sim-context.ts';
+import { RequestLog, type SimContext } from './sim-context.ts';
 import {
   checkIdempotency,
   checkLatency,
@@ -62,6 +62,8 @@ export interface Sim {
   cancelRun(id: string): SimRun | undefined;
   billing(): SimBilling;
   stats(): SimStats;
+  /** Arrival times (epoch ms) of every create and get request, answered or not, oldest first. */
+  requestTimes(): number[];
   config(): SimRuntimeConfig;
   /**
    * Resolves when every run with a callback_url is terminal and no callback is waiting, in flight
@@ -85,6 +87,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     store,
     billing,
     counters,
+    requestLog: new RequestLog(),
     callbacks,
     lifecycle,
     rateLimiter: config.rateLimitPerSecond === undefined ? null : new TokenBucket(config.rateLimitPerSecond),
@@ -144,6 +147,9 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     },
     stats() {
       return snapshotStats(counters, store.active.size);
+    },
+    requestTimes() {
+      return ctx.requestLog.snapshot();
     },
     config() {
       return {

@@ -39,6 +39,22 @@ export const ERROR_CODES = {
   CALLBACK_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the callback is not application/json' },
   CALLBACK_STORE_FAILED: { status: 503, retryable: true, summary: 'the callback could not be persisted' },
   CONFIG_INVALID: { status: 500, retryable: false, summary: 'configuration failed validation at boot' },
+  // The caller's side (issue 8): cancellation, webhooks, HTTP API.
+  JOB_ABANDONED: {
+    status: 409,
+    retryable: false,
+    summary: 'cancelled after submit: Runflow has no public cancel, so the run was paid for and settled',
+  },
+  JOB_BUSY: { status: 409, retryable: true, summary: 'a worker holds the job right now; cancel again in a moment' },
+  JOB_ALREADY_FINISHED: { status: 409, retryable: false, summary: 'the job already completed or failed' },
+  NOTIFY_URL_REJECTED: {
+    status: 422,
+    retryable: false,
+    summary: 'the notifyUrl is not allowed (not https, loopback or a private network)',
+  },
+  NOTIFY_DELIVERY_FAILED: { status: 502, retryable: true, summary: 'the webhook receiver did not answer 2xx' },
+  API_UNAUTHENTICATED: { status: 401, retryable: false, summary: 'missing or unknown bearer token' },
+  MALFORMED_JSON: { status: 400, retryable: false, summary: 'the request body is not valid JSON' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

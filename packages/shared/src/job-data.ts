@@ -10,7 +10,9 @@ import { RunOutputItem } from './run.ts';
 export const JobStep = z.enum(['queued', 'submitting', 'submitted']);
 export type JobStep = z.infer<typeof JobStep>;
 
-export const EditJobData = z.object({
+// Loose: fields this version does not know (written by a newer deploy) survive when this version
+// writes the job back, so a rollback does not strip them.
+export const EditJobData = z.looseObject({
   model: z.enum(MODEL_IDS as [string, ...string[]]),
   /** Validated against the model's schema by the producer and again by the worker. */
   input: z.record(z.string(), z.unknown()),
@@ -32,6 +34,16 @@ export const EditJobData = z.object({
   ambiguousSince: z.number().int().optional(),
   /** Resubmits after an ambiguous submit found no run within the grace period. */
   resubmits: z.number().int().optional(),
+  /** Where to POST the signed edit.completed / edit.failed webhook (checked by the producer's URL policy). */
+  notifyUrl: z.string().optional(),
+  /**
+   * The caller cancelled after the run was submitted. Runflow has no public cancel, so the run goes on:
+   * the worker still settles its spend, then fails the job JOB_ABANDONED.
+   */
+  abandoned: z.boolean().optional(),
+  abandonedAt: z.number().int().optional(),
+  /** Times an operator retried this job after it failed (`runflow-queue retry-failed`); unset = 0. */
+  manualRetries: z.number().int().optional(),
   /** 429s met by this job; they slow the fleet and park the job, guarded by a maximum. */
   rateLimited: z.number().int().optional(),
   /** The budget reservation held for this job (released or settled at the end). */

@@ -59,7 +59,7 @@ export const WorkloadsConfig = z
   .strictObject({
     rateLimit: RateLimitConfig.default({ requestsPerSecond: 20, burst: 20 }),
     /** Optional cap of runs in flight on Runflow per model, across queues and replicas. */
-    models: z.record(Model, z.strictObject({ maxInFlight: z.number().int().positive() })).default({}),
+    models: z.partialRecord(Model, z.strictObject({ maxInFlight: z.number().int().positive() })).default({}),
     queues: z.array(WorkloadQueue).min(1),
   })
   .superRefine((config, ctx) => {

@@ -12,7 +12,12 @@ afterAll(() => redis.quit());
 /** A clock the test moves by hand, so rate arithmetic is exact. */
 function fakeClock(start = 1_800_000_000_000) {
   let now = start;
-  return { now: () => now, advance: (ms: number) => void (now += ms) };
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms;
+    },
+  };
 }
 
 /** Asks as fast as possible for `durationMs` of fake time in steps of `stepMs`; counts grants per queue. */
@@ -88,7 +93,7 @@ describe('rate governor', () => {
     expect(granted.alone).toBeGreaterThanOrEqual(58);
   });
 
-  it('halves the rate on a 429 once per guard window, stops until Retry-After, and recovers', async () => {
+  it('halves the rate once per 429 episode, stops until Retry-After, and recovers under the ceiling', async () => {
     const clock = fakeClock();
     const governor = new RateGovernor(redis, {
       prefix: uniquePrefix(),
@@ -98,17 +103,72 @@ describe('rate governor', () => {
       recoveryPerSecond: 0.1,
       now: clock.now,
     });
-    expect(await governor.penalize(undefined)).toBe(0.5);
-    expect(await governor.penalize(undefined)).toBe(0.5); // same guard window: counted once
+    expect(await governor.penalize(undefined)).toBe(0.5); // ceiling: 0.9 of the rate that drew it
     clock.advance(1_000);
-    expect(await governor.penalize(2_000)).toBeCloseTo(0.3, 5); // 0.5 + 0.1 recovered, then halved
+    expect(await governor.penalize(undefined)).toBe(0.6); // same episode: not halved again (0.5 + 0.1 recovered)
+    clock.advance(3_000);
+    expect(await governor.penalize(2_000)).toBeCloseTo(0.45, 5); // a new episode: 0.5 + 0.4 recovered (≤ ceiling 0.9), halved
     const blocked = await governor.acquire('q');
     expect(blocked).toEqual({ granted: false, waitMs: 2_000 });
+    expect(await governor.acquire('q', 1, 500)).toEqual({ granted: false, waitMs: 2_000 });
     clock.advance(2_000);
     const granted = await hammer(governor, clock, [['q', 1]], 1_000);
-    expect(granted.q).toBeLessThanOrEqual(Math.ceil(20 * 0.6) + 1); // factor ~0.5-0.6 during that second
+    expect(granted.q).toBeLessThanOrEqual(Math.ceil(20 * 0.75) + 1); // factor ~0.65-0.75 during that second
     clock.advance(10_000);
+    const settled = await governor.state();
+    expect(settled.ceiling).toBeCloseTo(0.81, 2); // 0.9 × 0.9, the factor that drew the second episode
+    expect(settled.factor).toBeCloseTo(settled.ceiling, 5); // recovery stopped at the ceiling
+    clock.advance(30 * 60_000); // the ceiling relaxes 2 % of the rate per minute
     expect((await governor.state()).factor).toBe(1);
+  });
+
+  it('converges under an account limit below its configured rate, so 429s stop', async () => {
+    const clock = fakeClock();
+    const governor = new RateGovernor(redis, {
+      prefix: uniquePrefix(),
+      apiKey: 'k',
+      requestsPerSecond: 20,
+      burst: 1,
+      now: clock.now,
+    });
+    // The account really allows 15/s: a token bucket of 15 answers 429 beyond it.
+    let tokens = 15;
+    let last = clock.now();
+    const penalties: number[] = [];
+    for (let second = 0; second < 60; second += 1) {
+      for (let step = 0; step < 200; step += 1) {
+        tokens = Math.min(15, tokens + ((clock.now() - last) / 1000) * 15);
+        last = clock.now();
+        if ((await governor.acquire('q')).granted) {
+          if (tokens >= 1) tokens -= 1;
+          else {
+            await governor.penalize(undefined);
+            penalties.push(second);
+          }
+        }
+        clock.advance(5);
+      }
+    }
+    expect(penalties.length).toBeGreaterThan(0);
+    expect(penalties.filter((second) => second >= 30)).toEqual([]);
+  });
+
+  it('reserves a slot within the caller’s patience and paces requests exactly', async () => {
+    const clock = fakeClock();
+    const governor = new RateGovernor(redis, {
+      prefix: uniquePrefix(),
+      apiKey: 'k',
+      requestsPerSecond: 10,
+      burst: 1,
+      now: clock.now,
+    });
+    const decisions = [];
+    for (let i = 0; i < 12; i += 1) decisions.push(await governor.acquire('q', 1, 1_000));
+    // Slots 100 ms apart: the first now, then +100 ms … +1,000 ms; the twelfth is beyond patience.
+    expect(decisions.slice(0, 11).map((d) => (d.granted ? d.delayMs : -1))).toEqual([
+      0, 100, 200, 300, 400, 500, 600, 700, 800, 900, 1_000,
+    ]);
+    expect(decisions[11]).toEqual({ granted: false, waitMs: 100 });
   });
 });
 

@@ -2,14 +2,17 @@ import { Cluster, Redis, type RedisOptions } from 'ioredis';
 
 /**
  * One ioredis client from a URL. `redis://` and `rediss://` give a single node; a comma-separated list
- * of nodes behind `redis+cluster://host:port,host:port` gives a Cluster client.
+ * of nodes behind `redis+cluster://host:port,host:port` (or `rediss+cluster://` for TLS) gives a Cluster client.
  * `maxRetriesPerRequest: null` is what BullMQ workers need (commands wait through a Redis restart);
  * producers pass a small number so calls fail fast while Redis is down.
  */
 export function createRedis(url: string, options: RedisOptions = {}): Redis | Cluster {
-  if (url.startsWith('redis+cluster://')) {
+  const cluster = /^(rediss?)\+cluster:\/\//.exec(url);
+  if (cluster) {
+    // rediss+cluster:// → TLS to every node (managed clusters).
+    if (cluster[1] === 'rediss') options = { ...options, tls: options.tls ?? {} };
     const nodes = url
-      .slice('redis+cluster://'.length)
+      .slice(cluster[0].length)
       .split(',')
       .map((hostPort) => {
         const [host, port] = hostPort.split(':');

@@ -5,7 +5,12 @@ import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './queue-budget.ts';
 
 const settleRunScript = new LuaScript('settle-run');
 
-const DEFAULT_MARKER_TTL_SECONDS = 90 * 24 * 3600;
+/**
+ * The settle-once marker must outlive everything that could settle the run again: the callback inbox
+ * (7 days), kept jobs (24 h completed, 7 days failed) and callback retries. It is most of a finished
+ * job's Redis footprint, so no longer than that.
+ */
+const DEFAULT_MARKER_TTL_SECONDS = 8 * 24 * 3600;
 const NO_COST_CENTER = '-';
 
 export interface Settlement {

@@ -6,4 +6,5 @@ export {
   startRedis,
   waitForRedis,
 } from './start-redis.ts';
+export { type StartedRedisCluster, type StartRedisClusterOptions, startRedisCluster } from './start-redis-cluster.ts';
 export { uniquePrefix } from './unique-prefix.ts';

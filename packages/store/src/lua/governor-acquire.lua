@@ -10,7 +10,11 @@
 -- ARGV[5] queue share (weight)
 -- ARGV[6] active window (ms): queues that asked within it count for the shares
 -- ARGV[7] recovery of the factor per second after a 429 (e.g. 0.05 = +5% of the rate per second)
--- Returns {granted 1|0, wait ms before asking again, effective rate ×1000 (requests/s)}
+-- ARGV[8] relaxation of the ceiling per minute (e.g. 0.02): the ceiling is the factor just under the
+--         one that last drew a 429; recovery stops there, and it creeps back up slowly
+-- ARGV[9] longest wait (ms) a caller accepts for a reserved slot; beyond it the request is refused
+-- Returns {1, delay ms, rate×1000}: a slot is reserved; send the request after `delay` (0 = now).
+--         {0, wait ms, rate×1000}: refused; ask again after `wait`.
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])
@@ -31,8 +35,11 @@ end
 
 local factor = tonumber(h['factor'] or '1')
 if factor < 1 then
+  local ceiling = tonumber(h['ceiling'] or '1')
+  local ceiling_at = tonumber(h['ceiling_at'] or tostring(now))
+  ceiling = math.min(1, ceiling + tonumber(ARGV[8]) * (now - ceiling_at) / 60000)
   local since = tonumber(h['factor_at'] or tostring(now))
-  factor = math.min(1, factor + recovery * (now - since) / 1000)
+  factor = math.min(ceiling, factor + recovery * (now - since) / 1000)
 end
 local effective = rate * factor
 
@@ -59,8 +66,12 @@ local qburst = math.max(1, math.floor(burst * fraction))
 local qtat = math.max(tonumber(h['tat:' .. queue] or '0'), now)
 local qwait = qtat - now - qinterval * (qburst - 1)
 
-if wait > 0 or qwait > 0 then
-  return {0, math.ceil(math.max(wait, qwait, 1)), math.floor(effective * 1000)}
+-- Within the caller's patience the slot is reserved now (the state moves as if it were sent): the
+-- caller waits in-process and sends on time, so pacing is exact and denials stay rare.
+local delay = math.max(wait, qwait, 0)
+local patience = tonumber(ARGV[9])
+if delay > patience then
+  return {0, math.ceil(delay - patience), math.floor(effective * 1000)}
 end
 redis.call('HSET', key, 'tat', tat + interval, 'tat:' .. queue, qtat + qinterval)
-return {1, 0, math.floor(effective * 1000)}
+return {1, math.ceil(delay), math.floor(effective * 1000)}

@@ -1,0 +1,104 @@
+import { EditRequest, EditResult, JobStep, JobTags } from '@runflow-queue/shared';
+import { z } from 'zod';
+
+// The API's request and response shapes, for the OpenAPI document. Bodies are validated by the
+// producer (so the API's 422 issues are the producer's, field for field); these schemas describe them.
+
+/** Largest batch accepted by POST /v1/edits:batch. */
+export const MAX_BATCH_ITEMS = 1000;
+const MAX_PRIORITY = 2_097_152;
+
+const enqueueFields = {
+  priority: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PRIORITY)
+    .optional()
+    .describe('1 runs first; equal priorities FIFO; default 1000'),
+  delayMs: z.number().int().min(0).optional().describe('wait this long before the job may start'),
+};
+const notifyUrl = z
+  .string()
+  .max(2048)
+  .optional()
+  .describe('https URL that receives a signed edit.completed / edit.failed webhook (Standard Webhooks)');
+const queue = z.string().optional().describe('one of the configured QUEUES; default: the first');
+
+const [proRequest, nb2Request] = EditRequest.options;
+
+/** One edit request as a caller writes it: model + input (per model), idempotencyKey, tags, notifyUrl. */
+export const EditItem = z.discriminatedUnion('model', [
+  proRequest.extend({ notifyUrl }),
+  nb2Request.extend({ notifyUrl }),
+]);
+
+/** POST /v1/edits: an edit request plus where and how to enqueue it. */
+export const CreateEditBody = z.discriminatedUnion('model', [
+  proRequest.extend({ notifyUrl, queue, ...enqueueFields }),
+  nb2Request.extend({ notifyUrl, queue, ...enqueueFields }),
+]);
+
+export const BatchBody = z.strictObject({
+  queue,
+  ...enqueueFields,
+  items: z.array(EditItem).min(1).max(MAX_BATCH_ITEMS),
+});
+
+export const FieldIssue = z.object({
+  path: z.string().describe('e.g. input.resolution, notifyUrl, items.3.input.prompt'),
+  value: z.unknown().optional().describe('what was sent (absent when missing)'),
+  message: z.string(),
+  allowed: z.array(z.unknown()).optional().describe('the accepted values, for enums'),
+});
+
+export const ErrorBody = z.object({
+  code: z.string().describe('stable error code, e.g. INVALID_INPUT, IDEMPOTENCY_KEY_REUSED, API_UNAUTHENTICATED'),
+  message: z.string(),
+  issues: z.array(FieldIssue).optional(),
+  items: z.array(z.object({ index: z.number().int(), issues: z.array(FieldIssue) })).optional(),
+});
+
+export const Enqueued = z.object({
+  id: z.string(),
+  queue: z.string(),
+  deduplicated: z.boolean().describe('true: the idempotency key matched an existing job; nothing new was enqueued'),
+  statusUrl: z.string(),
+});
+
+export const BatchEnqueued = z.object({
+  queue: z.string(),
+  items: z.array(Enqueued.extend({ index: z.number().int() })),
+});
+
+export const EditStatusBody = z.object({
+  id: z.string(),
+  queue: z.string(),
+  state: z
+    .string()
+    .describe(
+      'BullMQ state: waiting, prioritized, delayed (also: parked while the run works), active, completed, failed',
+    ),
+  step: JobStep.optional(),
+  model: z.string(),
+  runId: z.string().optional(),
+  enqueuedAt: z.number().int(),
+  finishedAt: z.number().int().optional(),
+  priority: z.number().int().optional(),
+  tags: JobTags.optional(),
+  notifyUrl: z.string().optional(),
+  abandoned: z.boolean(),
+  result: EditResult.optional().describe('when completed: outputs (presigned URLs), costMicroUsd, outputsExpireAt'),
+  failure: z.object({ code: z.string().optional(), reason: z.string() }).optional(),
+});
+
+export const CancelBody = z.object({
+  id: z.string(),
+  queue: z.string(),
+  outcome: z.enum(['removed', 'abandoned', 'already_finished', 'not_found', 'busy']),
+  step: JobStep.optional(),
+  runId: z.string().optional(),
+  state: z.string().optional(),
+  message: z.string(),
+  code: z.string().optional().describe('for 404 / 409 answers'),
+});

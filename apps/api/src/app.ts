@@ -1,0 +1,237 @@
+import {
+  BulkValidationError,
+  type CallerEditRequest,
+  type CancelResult,
+  type EditProducer,
+  type EnqueueOptions,
+} from '@runflow-queue/producer';
+import {
+  EditValidationError,
+  ERROR_CODES,
+  type ErrorCode,
+  type FieldIssue,
+  RunflowQueueError,
+} from '@runflow-queue/shared';
+import type { RedisClient } from '@runflow-queue/store';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Logger } from 'pino';
+import { MAX_BATCH_ITEMS } from './api-schemas.ts';
+import { createTokenCheck } from './bearer-auth.ts';
+import { buildOpenApiDocument } from './openapi-document.ts';
+
+export interface ApiDeps {
+  /** The producer every route enqueues through (so validation is the producer's, exactly). */
+  producer: EditProducer;
+  /** For /readyz. */
+  redis: RedisClient;
+  /** Queues callers may use; the first is the default. */
+  queues: readonly string[];
+  /** Trusted bearer tokens. */
+  tokens: readonly string[];
+  logger: Logger;
+  bodyLimitBytes?: number;
+  /** How long DELETE waits for a worker to let go of an active job before answering JOB_BUSY (default 5 s). */
+  cancelWaitMs?: number;
+}
+
+const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/openapi.json']);
+
+function sendError(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
+  return reply.code(ERROR_CODES[code].status).send({ code, message, ...extra });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function header(request: FastifyRequest, name: string): string | undefined {
+  const value = request.headers[name];
+  return Array.isArray(value) ? value[0] : value;
+}
+
+const CANCEL_STATUS: Record<CancelResult['outcome'], { status: number; code?: ErrorCode }> = {
+  removed: { status: 200 },
+  abandoned: { status: 202 },
+  already_finished: { status: 409, code: 'JOB_ALREADY_FINISHED' },
+  not_found: { status: 404, code: 'JOB_NOT_FOUND' },
+  busy: { status: 409, code: 'JOB_BUSY' },
+};
+
+/**
+ * The internal HTTP API in front of the producer: enqueue (single, batch), status, cancel. Every
+ * /v1 route needs a bearer token; validation, idempotency and cancellation are the producer's own.
+ */
+export function buildApp(deps: ApiDeps): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    bodyLimit: deps.bodyLimitBytes ?? 5 * 1024 * 1024,
+  }) as unknown as FastifyInstance;
+  const { producer } = deps;
+  const authorized = createTokenCheck(deps.tokens);
+  const defaultQueue = deps.queues[0];
+  const openapi = buildOpenApiDocument({ queues: deps.queues });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (PUBLIC_PATHS.has(request.url.split('?')[0])) return;
+    if (!authorized(request.headers.authorization)) {
+      reply.header('www-authenticate', 'Bearer');
+      return sendError(reply, 'API_UNAUTHENTICATED', 'send Authorization: Bearer <token> with a token from API_TOKENS');
+    }
+  });
+
+  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
+    if (error instanceof EditValidationError) {
+      return sendError(reply, error.code, error.message, { issues: error.issues });
+    }
+    if (error instanceof RunflowQueueError) return sendError(reply, error.code, error.message);
+    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+      return sendError(reply, 'MALFORMED_JSON', `${error.message}; send a JSON object`);
+    }
+    if ((error.statusCode ?? 500) < 500) {
+      return reply.code(error.statusCode as number).send({ code: error.code ?? 'BAD_REQUEST', message: error.message });
+    }
+    request.log.error({ err: error }, 'request failed');
+    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
+  });
+
+  /** The queue a request names, or the default; throws UNKNOWN_QUEUE naming the allowed ones. */
+  const queueOf = (value: unknown): string => {
+    const name = value === undefined ? defaultQueue : value;
+    if (typeof name !== 'string' || !deps.queues.includes(name)) {
+      throw new RunflowQueueError(
+        'UNKNOWN_QUEUE',
+        `queue ${JSON.stringify(name)} is not served by this API; use one of: ${deps.queues.join(', ')}`,
+      );
+    }
+    return name;
+  };
+  const statusUrl = (queue: string, id: string) => `/v1/edits/${encodeURIComponent(id)}?queue=${queue}`;
+
+  /** The Idempotency-Key header into the request; a different key in the body as well is an error. */
+  const withHeaderKey = (body: Record<string, unknown>, key: string | undefined, path = 'idempotencyKey') => {
+    if (key === undefined) return body;
+    if (body.idempotencyKey !== undefined && body.idempotencyKey !== key) {
+      throw new EditValidationError([
+        { path, value: body.idempotencyKey, message: 'differs from the Idempotency-Key header; send the key once' },
+      ]);
+    }
+    return { ...body, idempotencyKey: key };
+  };
+
+  app.post('/v1/edits', async (request, reply) => {
+    const body = request.body;
+    if (!isRecord(body)) {
+      throw new EditValidationError([{ path: '(root)', value: body, message: 'send a JSON object (an edit request)' }]);
+    }
+    const { queue: queueField, priority, delayMs, ...rest } = body;
+    const queue = queueOf(queueField);
+    const edit = withHeaderKey(rest, header(request, 'idempotency-key'));
+    const handle = await producer.enqueueEdit(
+      queue,
+      edit as CallerEditRequest,
+      {
+        priority,
+        delayMs,
+      } as EnqueueOptions,
+    );
+    return reply.code(202).send({
+      id: handle.id,
+      queue,
+      deduplicated: handle.deduplicated,
+      statusUrl: statusUrl(queue, handle.id),
+    });
+  });
+
+  // `::` escapes the colon: the path is literally /v1/edits:batch.
+  app.post('/v1/edits::batch', async (request, reply) => {
+    const body = request.body;
+    if (!isRecord(body) || !Array.isArray(body.items)) {
+      throw new EditValidationError([
+        { path: 'items', value: isRecord(body) ? body.items : body, message: 'send {"items": [edit requests…]}' },
+      ]);
+    }
+    const {
+      queue: queueField,
+      priority,
+      delayMs,
+      items,
+      ...unknownFields
+    } = body as Record<string, unknown> & {
+      items: unknown[];
+    };
+    const issues: FieldIssue[] = Object.keys(unknownFields).map((key) => ({
+      path: key,
+      value: unknownFields[key],
+      message: 'unknown field; a batch has queue, priority, delayMs and items',
+    }));
+    if (items.length === 0 || items.length > MAX_BATCH_ITEMS) {
+      issues.push({ path: 'items', value: items.length, message: `send 1 to ${MAX_BATCH_ITEMS} items` });
+    }
+    if (issues.length > 0) throw new EditValidationError(issues);
+    const queue = queueOf(queueField);
+    const key = header(request, 'idempotency-key');
+    const edits = items.map((item, index) =>
+      isRecord(item) && key !== undefined && item.idempotencyKey === undefined
+        ? { ...item, idempotencyKey: `${key}:${index}` }
+        : item,
+    );
+    try {
+      const handles = await producer.enqueueEdits(
+        queue,
+        edits as CallerEditRequest[],
+        {
+          priority,
+          delayMs,
+        } as EnqueueOptions,
+      );
+      return reply.code(202).send({
+        queue,
+        items: handles.map((handle, index) => ({
+          index,
+          id: handle.id,
+          queue,
+          deduplicated: handle.deduplicated,
+          statusUrl: statusUrl(queue, handle.id),
+        })),
+      });
+    } catch (error) {
+      if (!(error instanceof BulkValidationError)) throw error;
+      return sendError(reply, 'INVALID_INPUT', error.message, {
+        issues: error.items.flatMap(({ index, issues: itemIssues }) =>
+          itemIssues.map((issue) => ({ ...issue, path: `items.${index}.${issue.path}` })),
+        ),
+        items: error.items,
+      });
+    }
+  });
+
+  app.get('/v1/edits/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const queue = queueOf((request.query as { queue?: string }).queue);
+    const status = await producer.getEdit(queue, id);
+    if (!status) {
+      return sendError(reply, 'JOB_NOT_FOUND', `no job ${id} in queue ${queue} (or it is past its retention window)`);
+    }
+    return status;
+  });
+
+  app.delete('/v1/edits/:id', async (request, reply) => {
+    const { id } = request.params as { id: string };
+    const queue = queueOf((request.query as { queue?: string }).queue);
+    const result = await producer.cancelEdit(queue, id, { waitActiveMs: deps.cancelWaitMs ?? 5_000 });
+    const { status, code } = CANCEL_STATUS[result.outcome];
+    return reply.code(status).send(code ? { code, ...result } : result);
+  });
+
+  app.get('/openapi.json', async () => openapi);
+  app.get('/healthz', async () => ({ ok: true }));
+  app.get('/readyz', async (_request, reply) => {
+    try {
+      await deps.redis.ping();
+      return { ok: true };
+    } catch {
+      return reply.code(503).send({ ok: false, reason: 'redis unreachable' });
+    }
+  });
+  return app;
+}

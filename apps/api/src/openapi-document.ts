@@ -1,0 +1,133 @@
+import { z } from 'zod';
+import {
+  BatchBody,
+  BatchEnqueued,
+  CancelBody,
+  CreateEditBody,
+  EditStatusBody,
+  Enqueued,
+  ErrorBody,
+} from './api-schemas.ts';
+
+type JsonSchema = Record<string, unknown>;
+
+/** A zod schema as an OpenAPI 3.1 schema object (JSON Schema 2020-12, without the `$schema` key). */
+function schema(type: z.ZodType, io: 'input' | 'output'): JsonSchema {
+  const { $schema: _, ...rest } = z.toJSONSchema(type, { io, unrepresentable: 'any' }) as JsonSchema;
+  return rest;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const json = (name: string) => ({ 'application/json': { schema: ref(name) } });
+const error = (description: string) => ({ description, content: json('Error') });
+
+const queueParam = {
+  name: 'queue',
+  in: 'query',
+  required: false,
+  description: 'the queue the job is in (default: the first of QUEUES)',
+  schema: { type: 'string' },
+};
+const idParam = { name: 'id', in: 'path', required: true, description: 'the job id', schema: { type: 'string' } };
+const idempotencyHeader = {
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description:
+    'same key (per queue) → same job, never a second run, while the job is kept (24 h after it completes). ' +
+    'On a batch, item i gets `<key>:<i>` unless it has its own idempotencyKey.',
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+};
+
+/** The API's OpenAPI 3.1 document, generated from the zod schemas the API and producer share. */
+export function buildOpenApiDocument(options: { queues: readonly string[]; serverUrl?: string }): JsonSchema {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'runflow-queue API',
+      version: '1.0.0',
+      description:
+        'Enqueue Runflow image edits, follow them, cancel them. Bearer-authenticated (API_TOKENS). ' +
+        `Queues: ${options.queues.join(', ')}.`,
+    },
+    ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
+    security: [{ bearer: [] }],
+    paths: {
+      '/v1/edits': {
+        post: {
+          operationId: 'createEdit',
+          summary: 'Enqueue one edit',
+          parameters: [idempotencyHeader],
+          requestBody: { required: true, content: json('CreateEdit') },
+          responses: {
+            '202': { description: 'enqueued (or deduplicated by its idempotency key)', content: json('Enqueued') },
+            '400': error('the body is not JSON'),
+            '401': error('missing or unknown bearer token'),
+            '404': error('the queue is not one this API serves'),
+            '409': error('the idempotency key was used before for a different request'),
+            '422': error('validation failed: issues name each field, the value and the allowed values'),
+          },
+        },
+      },
+      '/v1/edits:batch': {
+        post: {
+          operationId: 'createEdits',
+          summary: 'Enqueue many edits, all or nothing',
+          parameters: [idempotencyHeader],
+          requestBody: { required: true, content: json('CreateEditBatch') },
+          responses: {
+            '202': { description: 'all enqueued', content: json('BatchEnqueued') },
+            '400': error('the body is not JSON'),
+            '401': error('missing or unknown bearer token'),
+            '404': error('the queue is not one this API serves'),
+            '409': error('an idempotency key was used before for a different request'),
+            '422': error('some items are invalid (errors by index in `items`); nothing was enqueued'),
+          },
+        },
+      },
+      '/v1/edits/{id}': {
+        get: {
+          operationId: 'getEdit',
+          summary: 'Status, and the result or failure once finished',
+          parameters: [idParam, queueParam],
+          responses: {
+            '200': { description: 'the job', content: json('EditStatus') },
+            '401': error('missing or unknown bearer token'),
+            '404': error('no such job (or past its retention window)'),
+          },
+        },
+        delete: {
+          operationId: 'cancelEdit',
+          summary: 'Cancel: remove if not yet submitted, else abandon (the run is still paid for)',
+          parameters: [idParam, queueParam],
+          responses: {
+            '200': { description: 'removed before submit: no run, nothing spent', content: json('Cancel') },
+            '202': {
+              description:
+                'abandoned: Runflow has no public cancel; the run finishes and is paid for, then the job fails JOB_ABANDONED',
+              content: json('Cancel'),
+            },
+            '401': error('missing or unknown bearer token'),
+            '404': { description: 'no such job', content: json('Cancel') },
+            '409': {
+              description: 'already finished (JOB_ALREADY_FINISHED) or held by a worker (JOB_BUSY)',
+              content: json('Cancel'),
+            },
+          },
+        },
+      },
+    },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        CreateEdit: schema(CreateEditBody, 'input'),
+        CreateEditBatch: schema(BatchBody, 'input'),
+        Enqueued: schema(Enqueued, 'output'),
+        BatchEnqueued: schema(BatchEnqueued, 'output'),
+        EditStatus: schema(EditStatusBody, 'output'),
+        Cancel: schema(CancelBody, 'output'),
+        Error: schema(ErrorBody, 'output'),
+      },
+    },
+  };
+}

@@ -1,0 +1,105 @@
+import {
+  type EditRequest,
+  type EditRequestInput,
+  EditValidationError,
+  type FieldIssue,
+  parseEditRequest,
+} from '@runflow-queue/shared';
+import { type NotifyUrlPolicy, notifyUrlRejection } from './notify-url-policy.ts';
+
+/**
+ * What a caller enqueues: an edit request — a discriminated union on `model`, so each model's input
+ * has its own type and a field of the wrong model is a compile error — plus an optional webhook URL.
+ */
+export type CallerEditRequest = EditRequestInput & {
+  /**
+   * POSTed a signed `edit.completed` / `edit.failed` webhook when the job ends (Standard Webhooks).
+   * https only; loopback and private-network targets only when the policy allows them.
+   */
+  notifyUrl?: string;
+};
+
+export interface EnqueueOptions {
+  /**
+   * 1 is the highest, up to 2,097,152; equal priorities run FIFO. Unset = DEFAULT_PRIORITY (1000), so
+   * 1–999 jumps the default backlog and 1001+ waits behind it.
+   */
+  priority?: number;
+  /** Wait this long before the job may be picked up (ms). */
+  delayMs?: number;
+}
+
+/** BullMQ's largest priority (2^21). */
+export const MAX_PRIORITY = 2_097_152;
+
+export interface ValidatedRequest {
+  request: EditRequest;
+  notifyUrl: string | undefined;
+}
+
+function optionIssues(options: EnqueueOptions): FieldIssue[] {
+  const issues: FieldIssue[] = [];
+  const { priority, delayMs } = options;
+  if (priority !== undefined && (!Number.isInteger(priority) || priority < 1 || priority > MAX_PRIORITY)) {
+    issues.push({
+      path: 'priority',
+      value: priority,
+      message: `must be an integer from 1 (runs first) to ${MAX_PRIORITY}; omit it for the default (1000)`,
+    });
+  }
+  if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 0)) {
+    issues.push({ path: 'delayMs', value: delayMs, message: 'must be a whole number of milliseconds, 0 or more' });
+  }
+  return issues;
+}
+
+/**
+ * Validates a caller's request and options together and reports every bad field at once, in the
+ * shape the HTTP API returns (path, value, message, allowed). Returns the issues; empty when valid.
+ */
+export function callerRequestIssues(
+  raw: unknown,
+  options: EnqueueOptions = {},
+  policy: NotifyUrlPolicy = {},
+): FieldIssue[] {
+  try {
+    validateCallerRequest(raw, options, policy);
+    return [];
+  } catch (error) {
+    if (error instanceof EditValidationError) return error.issues;
+    throw error;
+  }
+}
+
+/** Throws EditValidationError naming every bad field (request, notifyUrl, priority, delayMs). */
+export function validateCallerRequest(
+  raw: unknown,
+  options: EnqueueOptions = {},
+  policy: NotifyUrlPolicy = {},
+): ValidatedRequest {
+  let rest: unknown = raw;
+  let notifyUrl: unknown;
+  if (raw !== null && typeof raw === 'object' && !Array.isArray(raw) && 'notifyUrl' in raw) {
+    ({ notifyUrl, ...rest } = raw as Record<string, unknown>);
+  }
+  const issues: FieldIssue[] = [];
+  let request: EditRequest | undefined;
+  try {
+    request = parseEditRequest(rest);
+  } catch (error) {
+    if (!(error instanceof EditValidationError)) throw error;
+    issues.push(...error.issues);
+  }
+  if (notifyUrl !== undefined) {
+    const rejection = notifyUrlRejection(notifyUrl, policy);
+    if (rejection) issues.push({ path: 'notifyUrl', value: notifyUrl, message: rejection });
+  }
+  issues.push(...optionIssues(options));
+  if (issues.length > 0 || !request) throw new EditValidationError(issues);
+  return { request, notifyUrl: notifyUrl as string | undefined };
+}
+
+/** The issues of enqueue options alone (priority, delayMs): for bulk enqueue, checked once. */
+export function enqueueOptionIssues(options: EnqueueOptions): FieldIssue[] {
+  return optionIssues(options);
+}

@@ -1,0 +1,222 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { type Fleet, type FleetOptions, nb2Edit, proEdit, startFleet, waitFor } from '../support/fleet.ts';
+
+const CLI = fileURLToPath(new URL('../../apps/cli/src/main.ts', import.meta.url));
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rfq-cli-'));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.close();
+  fleet = undefined;
+});
+
+async function start(options: FleetOptions = {}): Promise<Fleet> {
+  fleet = await startFleet(options);
+  return fleet;
+}
+
+interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real CLI process against the fleet's Redis, as an operator would. */
+function runCli(f: Fleet, args: string[]): Promise<CliRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], {
+      env: { PATH: process.env.PATH, REDIS_URL: f.redisUrl, REDIS_PREFIX: f.prefix },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+function writeJsonl(name: string, lines: readonly string[]): string {
+  const path = join(dir, name);
+  writeFileSync(path, `${lines.join('\n')}\n`);
+  return path;
+}
+
+/** A row of a formatTable table as its cells. */
+function row(text: string, first: string): string[] | undefined {
+  const line = text.split('\n').find((l) => l.trim().split(/\s{2,}/)[0] === first);
+  return line?.trim().split(/\s{2,}/);
+}
+
+describe('runflow-queue CLI', () => {
+  it('enqueues a 100-line JSONL file with progress, a table, and with --wait the outcome and spend', async () => {
+    const f = await start();
+    const lines = Array.from({ length: 100 }, (_, i) =>
+      JSON.stringify(i % 4 === 0 ? { ...nb2Edit(), tags: { costCenter: 'cli' } } : proEdit(`edit ${i}`)),
+    );
+    const file = writeJsonl('edits.jsonl', lines);
+    const run = await runCli(f, ['enqueue', '--file', file, '--key-prefix', 'batch-1', '--wait', '--timeout-s', '60']);
+    expect(run.stderr).toMatch(/enqueued: \d+\/100 \(\d+%\)/);
+    expect(run.stderr).toContain('enqueued: 100/100 (100%)');
+    expect(run.stderr).toContain('finished: 100/100 (100%)');
+    expect(row(run.stdout, 'enqueued')).toEqual(['enqueued', '100']);
+    expect(row(run.stdout, 'deduplicated')).toEqual(['deduplicated', '0']);
+    expect(row(run.stdout, 'invalid')).toEqual(['invalid', '0']);
+    expect(row(run.stdout, 'google/nano-banana-pro/edit')).toEqual([
+      'google/nano-banana-pro/edit',
+      '75',
+      '0',
+      '75',
+      '$11.250000',
+    ]);
+    expect(row(run.stdout, 'google/nano-banana-2/edit')).toEqual([
+      'google/nano-banana-2/edit',
+      '25',
+      '0',
+      '25',
+      '$2.000000',
+    ]);
+    expect(row(run.stdout, 'total')).toEqual(['total', '100', '0', '100', '$13.250000']);
+    expect(run.code).toBe(0);
+    expect(await f.ledger.totalMicroUsd(['edits'])).toBe(13_250_000);
+
+    // Run it again: the key prefix makes every line a replay, nothing new is enqueued or paid for.
+    const again = await runCli(f, ['enqueue', '--file', file, '--key-prefix', 'batch-1']);
+    expect(row(again.stdout, 'enqueued')).toEqual(['enqueued', '0']);
+    expect(row(again.stdout, 'deduplicated')).toEqual(['deduplicated', '100']);
+    expect(f.sim.stats().runsCreated).toBe(100);
+  });
+
+  it('reports bad lines by line number and enqueues nothing', async () => {
+    const f = await start({ workers: false });
+    const file = writeJsonl('bad.jsonl', [
+      JSON.stringify(proEdit()),
+      '',
+      '{"model": "google/nano-banana-pro/edit", "input": ',
+      JSON.stringify(nb2Edit()),
+      JSON.stringify({ ...proEdit(), input: { ...proEdit().input, resolution: '8K' } }),
+      JSON.stringify({ ...nb2Edit(), notifyUrl: 'http://hooks.example.com/x' }),
+      '[1,2]',
+    ]);
+    const run = await runCli(f, ['enqueue', '--file', file]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('4 of 6 line(s)');
+    expect(run.stderr).toMatch(/line 3: not valid JSON/);
+    expect(run.stderr).toContain('line 5: input.resolution: "8K" — Invalid option');
+    expect(run.stderr).toContain('allowed: 1K, 2K, 4K');
+    expect(run.stderr).toMatch(/line 6: notifyUrl: "http:\/\/hooks\.example\.com\/x" — must be an https/);
+    expect(run.stderr).toMatch(/line 7: must be a JSON object/);
+    expect(run.stderr).toContain('--skip-invalid');
+    expect(row(run.stdout, 'enqueued')).toEqual(['enqueued', '0']);
+    expect(row(run.stdout, 'invalid')).toEqual(['invalid', '4']);
+    expect(await f.producer.queue('edits').count()).toBe(0);
+
+    const skipping = await runCli(f, ['enqueue', '--file', file, '--skip-invalid']);
+    expect(skipping.code).toBe(1);
+    expect(row(skipping.stdout, 'enqueued')).toEqual(['enqueued', '2']);
+    expect(row(skipping.stdout, 'invalid')).toEqual(['invalid', '4']);
+    expect(await f.producer.queue('edits').count()).toBe(2);
+  });
+
+  it('enqueues from flags, shows status, waits; errors name the flag, the value and what to do', async () => {
+    const f = await start();
+    const enqueue = await runCli(f, [
+      'enqueue',
+      '--model',
+      'google/nano-banana-2/edit',
+      '--prompt',
+      'add a hat',
+      '--image-url',
+      'https://example.com/in.png',
+      '--num-images',
+      '2',
+      '--cost-center',
+      'ops',
+      '--label',
+      'ticket=OPS-1',
+    ]);
+    expect(enqueue.code).toBe(0);
+    const id = /enqueued (\S+) in queue edits/.exec(enqueue.stdout)?.[1] as string;
+    expect(id).toBeDefined();
+    const wait = await runCli(f, ['wait', id, '--timeout-s', '20']);
+    expect(wait.code).toBe(0);
+    expect(wait.stdout).toMatch(/cost\s+\$0\.160000 \(160000 µUSD\)/);
+    expect(wait.stdout).toMatch(/output 2\s+http/);
+    expect(wait.stdout).toMatch(/outputs expire\s+\d{4}-\d\d-\d\dT.*copy them before then/);
+    const status = await runCli(f, ['status', id]);
+    expect(status.stdout).toMatch(/state\s+completed/);
+    expect(status.stdout).toMatch(/labels\s+ticket=OPS-1/);
+    expect(status.stdout).toMatch(/cost center\s+ops/);
+
+    const bad = await runCli(f, [
+      'enqueue',
+      '--model',
+      'google/nano-banana-pro/edit',
+      '--prompt',
+      'x',
+      '--image-url',
+      'https://e.com/a.png',
+      '--resolution',
+      '0.5K',
+    ]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('input.resolution: "0.5K" — Invalid option');
+    expect(bad.stderr).toContain('(flag --resolution)');
+    const badFlag = await runCli(f, ['enqueue', '--num-images', 'two', '--model', 'google/nano-banana-2/edit']);
+    expect(badFlag.code).toBe(2);
+    expect(badFlag.stderr).toContain('--num-images "two": must be a whole number ≥ 1, e.g. --num-images 2');
+    const unknown = await runCli(f, ['status', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('no job nope in queue edits');
+    for (const command of ['enqueue', 'status', 'wait', 'retry-failed', 'spend', 'stats']) {
+      const help = await runCli(f, [command, '--help']);
+      expect(help.code, command).toBe(0);
+      expect(help.stdout, command).toContain(`runflow-queue ${command}`);
+    }
+    const stats = await runCli(f, ['stats', '--queue', 'edits']);
+    expect(stats.code).toBe(0);
+    expect(stats.stdout).toMatch(/^queue\s+waiting\s+active\s+parked/m);
+    expect(stats.stdout).toMatch(/^edits\s+/m);
+  });
+
+  it('retries failed jobs by code, skipping what a retry cannot fix', async () => {
+    const f = await start({ sim: { faults: { runFailed: 1 } } });
+    const handles = await f.producer.enqueueEdits('edits', [proEdit('a'), proEdit('b'), nb2Edit()]);
+    for (const h of handles)
+      await expect(h.result({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'RUN_FAILED' });
+    f.sim.clearFaults();
+    f.sim.holdCallbacks(true);
+    const abandoned = await f.producer.enqueueEdit('edits', proEdit('cancelled'));
+    await waitFor(async () => (await abandoned.status()).state === 'delayed', 5_000, 'parked');
+    await abandoned.cancel();
+    f.sim.holdCallbacks(false);
+    await f.sim.releaseCallbacks();
+    await expect(abandoned.result({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'JOB_ABANDONED' });
+
+    const dry = await runCli(f, ['retry-failed', '--dry-run']);
+    expect(dry.stdout).toContain('would retry 3, skipped 1');
+    expect(row(dry.stdout, abandoned.id)?.slice(2, 4)).toEqual(['JOB_ABANDONED', 'skipped']);
+    const run = await runCli(f, ['retry-failed', '--code', 'run_failed']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('retried 3, skipped 0');
+    for (const h of handles) expect(row(run.stdout, h.id)?.slice(2, 4)).toEqual(['RUN_FAILED', 'retried']);
+    for (const h of handles) expect((await h.result({ timeoutMs: 10_000 })).outputs).toHaveLength(1);
+    // Failed runs cost nothing; the new runs are settled once each.
+    expect(await f.ledger.totalMicroUsd(['edits'])).toBe(f.sim.billing().totalMicroUsd);
+    expect((await runCli(f, ['retry-failed'])).stdout).toContain('retried 0, skipped 1');
+  });
+});
