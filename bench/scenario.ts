@@ -29,6 +29,8 @@ export interface ScenarioReport {
   rows: Row[];
   /** Lines printed under the table: what to read from it. */
   notes?: string[];
+  /** The scenario's headline numbers under stable names (e.g. pipelineVsRawRatio), in the JSON. */
+  summary?: Record<string, number | string | null>;
   /** What makes the numbers meaningless (jobs failed or lost, runs paid twice): the bench exits 1. */
   problems?: string[];
 }

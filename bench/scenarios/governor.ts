@@ -215,7 +215,19 @@ export const governor: Scenario = {
   description: 'fleet-wide rate limit held across processes and queues; 429 convergence; fairness under a backlog',
   async run(context) {
     const rows = [await limitTrial(context), await rateLimitedTrial(context), await backlogTrial(context)];
+    const [limit, limited, backlog] = rows;
     return {
+      summary: {
+        limitPerSecond: LIMIT,
+        maxInAnyWindow: limit.maxInAnyWindow,
+        meanPerSecond: limit.meanPerSecond,
+        failed: Number(limit.failed) + Number(limited.failed) + Number(backlog.failed),
+        total429: limited.total429,
+        last30s429: limited.last30s429,
+        interactiveP95WaitMs: backlog.interactiveP95WaitMs,
+        redisCommandsPerRunEarly: backlog.redisCommandsPerRunEarly,
+        redisCommandsPerRunLate: backlog.redisCommandsPerRunLate,
+      },
       params: { limitPerSecond: LIMIT, burst: BURST, measureMs: MEASURE_MS },
       columns: [
         { key: 'trial', header: 'trial' },

@@ -43,6 +43,7 @@ export interface Stack {
   sim: Sim;
   producer: EditProducer;
   workers: AppProcess[];
+  ingest: AppProcess;
   /** Enqueues `count` jobs over the stack's queues in bulk batches of 100. */
   enqueue(count: number, request: (i: number) => EditRequestInput): Promise<void>;
   counts(): Promise<JobCounts>;
@@ -94,6 +95,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
       sim,
       producer,
       workers,
+      ingest,
       async enqueue(count, request) {
         for (let offset = 0; offset < count; offset += 100) {
           const batch = Array.from({ length: Math.min(100, count - offset) }, (_, k) => request(offset + k));

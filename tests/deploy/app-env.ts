@@ -58,8 +58,15 @@ async function exportedEnvSchema(pkg: string): Promise<EnvSchema | undefined> {
   return found?.[1] as EnvSchema | undefined;
 }
 
+/** Read by Node itself, not by the app: allowed for every app (e.g. the worker's heap limit). */
+const RUNTIME_ENV = ['NODE_OPTIONS'];
+
 function fromSchema(schema: EnvSchema): AppEnv {
-  return { names: new Set(Object.keys(schema.shape)), source: 'schema', validate: (env) => schema.safeParse(env) };
+  return {
+    names: new Set([...Object.keys(schema.shape), ...RUNTIME_ENV]),
+    source: 'schema',
+    validate: (env) => schema.safeParse(env),
+  };
 }
 
 /** The simulator checks its variables by hand (no zod): every `env.SIM_*` its parser reads. */

@@ -55,10 +55,20 @@ export interface JobContext {
 
 /** Persists a change of the job's data (its step and run) before acting on it. */
 export async function saveData(ctx: JobContext, patch: Partial<EditJobData>): Promise<void> {
+  const before = ctx.data;
   ctx.data = { ...ctx.data, ...patch };
   await ctx.job.updateData(ctx.data);
-  ctx.log = ctx.log.child({ runId: ctx.data.runId, clientRef: ctx.data.clientRef });
+  // Rebind the job's log fields only when they change (a pino child per save is measurable).
+  if (ctx.data.runId !== before.runId || ctx.data.clientRef !== before.clientRef) {
+    ctx.log = ctx.log.child({ runId: ctx.data.runId, clientRef: ctx.data.clientRef });
+  }
 }
+
+/**
+ * The signal that tells BullMQ the job moved itself to delayed. One shared instance: building an
+ * Error captures a stack trace, and this is thrown on every park.
+ */
+const PARKED = new DelayedError('parked until its result or its next poll');
 
 /**
  * Parks the job until `wakeAt` without holding a worker slot: moveToDelayed, THEN look for a result
@@ -76,7 +86,7 @@ export async function park(ctx: JobContext, wakeAt: number): Promise<never> {
       ctx.log.debug({ err: error }, 'promote after park was not needed');
     });
   }
-  throw new DelayedError();
+  throw PARKED;
 }
 
 async function resultWaiting({ data, deps }: JobContext): Promise<boolean> {

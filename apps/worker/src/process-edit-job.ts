@@ -22,6 +22,8 @@ export function revalidate(job: EditJob): EditJobData {
   }
   const data = parsed.data;
   if (!isModelId(data.model)) throw failJob('INVALID_JOB_DATA', `data.model: unknown model ${data.model}`);
+  // The input matters before money moves; once a run exists, a job is never failed over its input.
+  if (data.step === 'submitted') return data;
   const input = getModel(data.model).inputSchema.safeParse(data.input);
   if (!input.success) {
     throw failJob('INVALID_JOB_DATA', formatFieldIssues(toFieldIssues(input.error, data.input, 'data.input')));

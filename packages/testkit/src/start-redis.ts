@@ -9,6 +9,8 @@ export interface StartedRedis {
   url: string;
   /** Where it came from: the REDIS_URL given, a testcontainers container, or a spawned redis-server. */
   source: 'env' | 'testcontainers' | 'redis-server';
+  /** The server's process id when we spawned it (for CPU and memory measurements). */
+  pid?: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -101,6 +103,7 @@ export async function spawnRedisServer(
     port,
     dir,
     process: child,
+    pid: child.pid,
     source: 'redis-server',
     async stop() {
       if (child.exitCode === null) child.kill('SIGTERM');
