@@ -115,7 +115,7 @@ export const parkedMemory: Scenario = {
         { state: 'finished', part: 'used_memory delta / job (INFO memory)', ttl: '', bytes: perFinished },
         { state: 'finished', part: 'job hash incl. result', ttl: '24 h (idempotency)', bytes: finishedParts.jobHash },
         { state: 'finished', part: 'callback inbox payload', ttl: '7 d', bytes: finishedParts.inbox },
-        { state: 'finished', part: 'settle-once marker', ttl: '90 d', bytes: finishedParts.settled },
+        { state: 'finished', part: 'settle-once marker', ttl: '8 d', bytes: finishedParts.settled },
         { state: 'finished', part: 'clientRef → run', ttl: '7 d', bytes: finishedParts.ref },
         { state: 'finished', part: 'run index (as above)', ttl: '30 d', bytes: parkedParts.runIndex },
         { state: 'finished', part: 'completed sorted-set entry', ttl: '24 h', bytes: finishedParts.completedEntry },

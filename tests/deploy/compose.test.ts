@@ -58,7 +58,7 @@ describe('docker-compose.yml', () => {
     const probe = (name: string) => JSON.stringify(services[name].healthcheck?.test);
     expect(probe('runflow-sim')).toContain('127.0.0.1:4010/v1/health');
     expect(probe('callback-ingest')).toContain('127.0.0.1:3000/readyz');
-    expect(probe('worker')).toContain('127.0.0.1:9464/metrics');
+    expect(probe('worker')).toContain('127.0.0.1:9464/healthz');
     expect(probe('dashboard')).toContain('127.0.0.1:3100/healthz');
     expect(probe('api')).toContain('127.0.0.1:3200/healthz');
     expect(probe('redis')).toContain('ping');
@@ -161,7 +161,7 @@ describe('docker-compose.yml', () => {
     expect(conf).toMatch(/^appendfsync everysec$/m);
   });
 
-  it('scrapes every app’s /metrics and provisions Grafana with Prometheus and the dashboard folder', () => {
+  it('scrapes the /metrics of worker, ingest and dashboard (the api has none) and provisions Grafana with Prometheus and the dashboard folder', () => {
     const prometheus = parse(readText('infra/prometheus/prometheus.yml')) as {
       scrape_configs: {
         job_name: string;
@@ -180,7 +180,6 @@ describe('docker-compose.yml', () => {
       worker: ['worker:9464'],
       'callback-ingest': ['callback-ingest:3000'],
       dashboard: ['dashboard:3100'],
-      api: ['api:3200'],
     });
     expect(services.prometheus.volumes).toContain('./infra/prometheus:/etc/prometheus:ro');
 

@@ -93,7 +93,7 @@ describe('infra/k8s', () => {
       }
     });
 
-    it('probes every app: workers on /metrics (their only listener), HTTP apps on /healthz and /readyz', () => {
+    it('probes every app: workers on /healthz of their metrics port (no Redis), HTTP apps on /healthz and /readyz', () => {
       for (const deployment of deployments(manifests)) {
         const c = container(deployment);
         for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
@@ -105,7 +105,7 @@ describe('infra/k8s', () => {
       const worker = container(find(manifests, 'Deployment', 'worker'));
       expect(worker.ports).toEqual([{ name: 'metrics', containerPort: 9464 }]);
       for (const probe of ['startupProbe', 'livenessProbe', 'readinessProbe']) {
-        expect(worker[probe].httpGet).toEqual({ path: '/metrics', port: 'metrics' });
+        expect(worker[probe].httpGet).toEqual({ path: '/healthz', port: 'metrics' });
       }
       const ingest = container(find(manifests, 'Deployment', 'callback-ingest'));
       expect(ingest.readinessProbe.httpGet.path).toBe('/readyz');

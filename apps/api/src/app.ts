@@ -62,10 +62,13 @@ const CANCEL_STATUS: Record<CancelResult['outcome'], { status: number; code?: Er
  * /v1 route needs a bearer token; validation, idempotency and cancellation are the producer's own.
  */
 export function buildApp(deps: ApiDeps): FastifyInstance {
+  const bodyLimit = deps.bodyLimitBytes ?? 5 * 1024 * 1024;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: deps.bodyLimitBytes ?? 5 * 1024 * 1024,
+    bodyLimit,
   }) as unknown as FastifyInstance;
+  // JSON only: a text/plain body would otherwise reach the routes as a string.
+  app.removeContentTypeParser('text/plain');
   const { producer } = deps;
   const authorized = createTokenCheck(deps.tokens);
   const defaultQueue = deps.queues[0];
@@ -86,6 +89,12 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     if (error instanceof RunflowQueueError) return sendError(reply, error.code, error.message);
     if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
       return sendError(reply, 'MALFORMED_JSON', `${error.message}; send a JSON object`);
+    }
+    // Our codes, not fastify's, for the other body errors a caller can make.
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+      return sendError(reply, 'BODY_TOO_LARGE', `body over ${bodyLimit} bytes`);
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
     }
     if ((error.statusCode ?? 500) < 500) {
       return reply.code(error.statusCode as number).send({ code: error.code ?? 'BAD_REQUEST', message: error.message });

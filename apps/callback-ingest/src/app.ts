@@ -1,9 +1,12 @@
+import { createIngestMetrics, type IngestMetrics } from '@runflow-queue/metrics';
 import { CallbackPayload, ERROR_CODES, type ErrorCode } from '@runflow-queue/shared';
-import { bullPrefix, CallbackInbox, type RedisClient, RunIndex } from '@runflow-queue/store';
+import { bullPrefix, CallbackInbox, type RedisClient, RunIndex, SpendLedger } from '@runflow-queue/store';
 import { Job, Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
+import { observeCallbackReply } from './callback-metrics.ts';
 import { resolveJob } from './resolve-job.ts';
+import { settleIfOrphan } from './settle-orphan.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const CALLBACK_PATH = '/v1/callbacks/runflow';
@@ -16,6 +19,8 @@ export interface IngestDeps {
   secrets: readonly string[];
   bodyLimitBytes?: number;
   logger: Logger;
+  /** Served at GET /metrics (default: a registry of ingest's metrics without process metrics). */
+  metrics?: IngestMetrics;
 }
 
 function reject(reply: FastifyReply, code: ErrorCode, message: string) {
@@ -34,8 +39,15 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     // One line per callback is ours to write (at debug); fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  const metrics = deps.metrics ?? createIngestMetrics();
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.routeOptions.url === CALLBACK_PATH)
+      observeCallbackReply(metrics, reply.statusCode, payload, reply.elapsedTime);
+    return payload;
+  });
   const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix });
   const runIndex = new RunIndex(deps.redis, { prefix: deps.prefix });
+  const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix });
   const queueNames = new Set(deps.queues);
   const queues = new Map<string, Queue>();
   const queueFor = (name: string): Queue => {
@@ -112,11 +124,25 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
       // "not in the delayed state": the worker is still active and will see the inbox after parking.
       request.log.debug({ err: (error as Error).message, jobId: target.jobId }, 'promote skipped');
     }
+    // A run its job did not keep (an ambiguous submit's first run, a run that ended after its job) billed
+    // all the same: settle it as waste. On failure answer 503: the retry redoes this, settle-once.
+    try {
+      const orphan = await settleIfOrphan(queueFor(target.queue), ledger, target.jobId, payload);
+      if (orphan === 'waste') {
+        request.log.warn({ runId: payload.run_id, jobId: target.jobId }, 'run no job kept: settled as waste');
+      }
+    } catch (error) {
+      request.log.error({ err: error, runId: payload.run_id }, 'could not check the callback for an orphan run');
+      return reject(reply, 'CALLBACK_STORE_FAILED', 'could not settle the callback; retry later');
+    }
     request.log.debug({ runId: payload.run_id, queue: target.queue, jobId: target.jobId, stored }, 'callback stored');
     return reply.code(200).send({ status: stored ? 'stored' : 'duplicate' });
   });
 
   app.get('/healthz', async () => ({ ok: true }));
+  app.get('/metrics', async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
   app.get('/readyz', async (_request, reply) => {
     try {
       await deps.redis.ping();

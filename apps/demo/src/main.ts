@@ -31,6 +31,38 @@ async function findOrStartRedis(): Promise<StartedRedis> {
   }
 }
 
+const DASHBOARD_USER = 'demo';
+const DASHBOARD_PASSWORD = 'demo-password';
+
+async function startDashboard(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const port = await freePort();
+  const child = spawnApp(
+    'dashboard',
+    { ...env, HOST: '127.0.0.1', PORT: String(port), DASHBOARD_USER, DASHBOARD_PASSWORD },
+    join(logDir, 'dashboard.log'),
+    { pretty: args.logs },
+  );
+  children.push(child);
+  const url = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${url}/healthz`);
+  console.log(`dashboard  ${url}/spend and ${url}/queues (user ${DASHBOARD_USER}, password ${DASHBOARD_PASSWORD})`);
+  return { child, url };
+}
+
+/** The ledger totals of /spend next to `pnpm spend`'s; then the dashboard stays up until Ctrl-C. */
+async function showDashboard(dashboard: { child: ChildProcess; url: string }, spendTable: string): Promise<void> {
+  const authorization = `Basic ${Buffer.from(`${DASHBOARD_USER}:${DASHBOARD_PASSWORD}`).toString('base64')}`;
+  const page = await (await fetch(`${dashboard.url}/spend`, { headers: { authorization } })).text();
+  const shown = /data-testid="ledger-total-micro-usd">(\d+)</.exec(page)?.[1];
+  const printed = /^total\s+\S+\s+(\d+)\s*$/m.exec(spendTable)?.[1];
+  console.log(
+    `\ndashboard /spend ledger total: ${shown} µUSD; \`pnpm spend\` total: ${printed} µUSD — ${shown === printed ? 'equal' : 'DIFFERENT'}`,
+  );
+  console.log(`dashboard still running at ${dashboard.url}/spend — Ctrl-C to stop`);
+  await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
+  await stopApp(dashboard.child);
+}
+
 function request(i: number): EditRequestInput {
   const image_urls = [`https://picsum.example/photos/${i}.jpg`];
   return i % 2 === 0
@@ -69,15 +101,19 @@ console.log(`simulator  ${sim.url} (faults: 2% 5xx on create, 2% failed runs, 5%
 const ingestPort = await freePort();
 const children: ChildProcess[] = [];
 const common = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, QUEUES: QUEUES.join(','), LOG_LEVEL: 'info' };
+const pretty = { pretty: args.logs };
 children.push(
   spawnApp(
     'callback-ingest',
     { ...common, PORT: String(ingestPort), HOST: '127.0.0.1', CALLBACK_SECRETS: SECRET },
     join(logDir, 'ingest.log'),
+    pretty,
   ),
 );
 await waitForHttp(`http://127.0.0.1:${ingestPort}/healthz`);
+const metricsPorts: number[] = [];
 for (let i = 0; i < args.workers; i += 1) {
+  metricsPorts.push(await freePort());
   children.push(
     spawnApp(
       'worker',
@@ -89,12 +125,18 @@ for (let i = 0; i < args.workers; i += 1) {
         WORKER_CONCURRENCY: '16',
         FIRST_POLL_DELAY_MS: '4000',
         POLL_INTERVAL_MS: '1000',
+        METRICS_PORT: String(metricsPorts[i]),
       },
       join(logDir, `worker-${i + 1}.log`),
+      pretty,
     ),
   );
 }
 console.log(`processes  callback-ingest :${ingestPort}, ${args.workers} workers; logs in ${logDir}`);
+console.log(
+  `metrics    ${[`http://127.0.0.1:${ingestPort}/metrics`, ...metricsPorts.map((p) => `http://127.0.0.1:${p}/metrics`)].join(' ')}`,
+);
+const dashboard = args.dashboard ? await startDashboard(common) : undefined;
 
 const producer = createProducer({ redis: redis.url, prefix });
 const queues = new Map<string, Queue<EditJobData, EditResult>>(QUEUES.map((name) => [name, producer.queue(name)]));
@@ -108,7 +150,8 @@ console.log(`enqueued   ${enqueued} jobs over ${QUEUES.join(', ')}\n`);
 
 const ledgerRedis = new Redis(redis.url);
 const ledger = new SpendLedger(ledgerRedis, { prefix });
-const tty = process.stdout.isTTY;
+// With --logs the terminal scrolls, so the progress line is printed, not redrawn in place.
+const tty = process.stdout.isTTY && !args.logs;
 let lastPrint = 0;
 for (;;) {
   let completed = 0;
@@ -139,7 +182,7 @@ for (;;) {
 }
 process.stdout.write('\n\n');
 
-await Promise.all(children.map((child) => stopApp(child)));
+await Promise.all(children.filter((child) => child !== dashboard?.child).map((child) => stopApp(child)));
 await sim.whenCallbacksSettled();
 const ledgerRows = await ledger.rows(QUEUES);
 const summary = await summarize(queues, enqueued, ledgerRows, sim.billing().totalMicroUsd, Date.now() - started);
@@ -149,6 +192,7 @@ if (args.json) {
   writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`\nsummary written to ${args.json}`);
 }
+if (dashboard) await showDashboard(dashboard, renderSpend(ledgerRows));
 await producer.close();
 await ledgerRedis.quit();
 await sim.close();

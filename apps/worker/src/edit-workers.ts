@@ -1,3 +1,4 @@
+import type { WorkerMetrics } from '@runflow-queue/metrics';
 import { type EditNotifier, notifyOnFinish } from '@runflow-queue/notifier';
 import type { RunflowClient } from '@runflow-queue/runflow-client';
 import type { EditJobData, EditResult, WorkloadsConfig } from '@runflow-queue/shared';
@@ -6,7 +7,6 @@ import {
   bullPrefix,
   CallbackInbox,
   InflightCaps,
-  RateGovernor,
   type RedisClient,
   RunIndex,
   SpendLedger,
@@ -16,6 +16,7 @@ import type { Logger } from 'pino';
 import type { LifecycleHooks } from './job-context.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import { createEditProcessor } from './process-edit-job.ts';
+import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
 export interface EditWorkersOptions {
   /** Shared by all queues; BullMQ needs `maxRetriesPerRequest: null` on it. */
@@ -31,6 +32,8 @@ export interface EditWorkersOptions {
   lifecycle: LifecycleConfig;
   logger: Logger;
   hooks?: LifecycleHooks;
+  /** Prometheus metrics (jobs, spend, durations, governor decisions); unset: none recorded. */
+  metrics?: WorkerMetrics;
   /** Enqueues the edit.completed / edit.failed webhook of jobs with a notifyUrl (unset: none are sent). */
   notifier?: EditNotifier;
   /** BullMQ lock: a worker that dies mid-job frees it after this (default 30 s). */
@@ -53,13 +56,17 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
   const inflight = new InflightCaps(connection, { prefix });
-  const governor = new RateGovernor(connection, {
-    prefix,
-    apiKey: options.governorKey,
-    requestsPerSecond: options.workloads.rateLimit.requestsPerSecond,
-    burst: options.workloads.rateLimit.burst,
-    now: options.now,
-  });
+  const governor = new ObservedRateGovernor(
+    connection,
+    {
+      prefix,
+      apiKey: options.governorKey,
+      requestsPerSecond: options.workloads.rateLimit.requestsPerSecond,
+      burst: options.workloads.rateLimit.burst,
+      now: options.now,
+    },
+    options.metrics,
+  );
   const served = options.workloads.queues.filter((w) => !options.queues || options.queues.includes(w.name));
   const unknown = (options.queues ?? []).filter((name) => !served.some((w) => w.name === name));
   if (unknown.length > 0) throw new Error(`queues not in the workloads config: ${unknown.join(', ')}`);
@@ -96,6 +103,9 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       prefix: bullPrefix(prefix, queue),
       concurrency: workload.concurrency,
       lockDuration: options.lockDurationMs ?? 30_000,
+      // The stalled check follows the lock, so a killed worker's jobs are retaken within about two lock
+      // durations (BullMQ checks every 30 s whatever the lock, which left a short lock's jobs idle for a minute).
+      stalledInterval: options.lockDurationMs ?? 30_000,
       maxStalledCount: options.maxStalledCount ?? 20,
       // Completed/failed per minute, kept a week: the throughput chart and `pnpm stats`.
       metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
@@ -108,10 +118,18 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     worker.on('failed', (job, err) => {
       if (job)
         logger.warn(
-          { queue, jobId: job.id, model: job.data.model, runId: job.data.runId, reason: err.message },
+          {
+            queue,
+            jobId: job.id,
+            model: job.data.model,
+            runId: job.data.runId,
+            clientRef: job.data.clientRef,
+            reason: err.message,
+          },
           'job failed',
         );
     });
+    if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
     workers.push(worker);
   }
   return {

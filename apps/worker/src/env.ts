@@ -64,9 +64,14 @@ export const WorkerEnv = z.object({
   NOTIFY_ALLOW_HTTP_LOOPBACK: flag,
   /** Deliver webhooks to private networks (10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, …). */
   NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
+  /** Port of the worker's only HTTP listener: GET /metrics (Prometheus) and GET /healthz (liveness). 0 = any free port. */
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
+
+/** Shown as "(hidden)" in a config error: a rejected value is often a mistyped real secret. */
+const SECRET_VARIABLES = new Set(['RUNFLOW_API_KEY', 'NOTIFY_SIGNING_SECRET']);
 
 /** Parses the worker's environment once, at boot; the error names every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): WorkerEnv {
@@ -74,7 +79,8 @@ export function parseEnv(source: Record<string, string | undefined>): WorkerEnv 
   if (result.success) return result.data;
   const lines = result.error.issues.map((issue) => {
     const name = String(issue.path[0]);
-    return `  ${name}=${JSON.stringify(source[name] ?? null)}: ${issue.message}`;
+    const shown = SECRET_VARIABLES.has(name) && source[name] ? '(hidden)' : JSON.stringify(source[name] ?? null);
+    return `  ${name}=${shown}: ${issue.message}`;
   });
   throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
 }

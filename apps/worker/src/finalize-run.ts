@@ -16,6 +16,7 @@ import { takePollSlot } from './admit-job.ts';
 import { type JobContext, park, saveData } from './job-context.ts';
 import { failJob } from './job-failure.ts';
 import { backoffMs } from './lifecycle-config.ts';
+import { settleSupersededRun } from './settle-superseded-run.ts';
 
 /** Runflow's presigned output URLs were observed to live about 3 days. */
 const OUTPUT_URL_LIFETIME_MS = 3 * 24 * 3600_000;
@@ -126,6 +127,8 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
       : undefined,
   });
   ctx.log.info({ status: run.status, completedBy, costMicroUsd, images: outputs.length, settledNow }, 'run finished');
+  // Only after a resubmit: an earlier run of this job that billed is settled as waste.
+  await settleSupersededRun(ctx);
   // Cancelled after submit (issue 8): the spend is settled above; the caller gets JOB_ABANDONED, not the result.
   if (data.abandoned) {
     throw failJob('JOB_ABANDONED', `cancelled by the caller; run ${runId} ended ${run.status}, ${costMicroUsd} µUSD`);

@@ -53,6 +53,18 @@ export interface JobContext {
   deps: EditJobDeps;
 }
 
+/** The job's logger: every line carries {queue, jobId, model, runId, clientRef}. Built from the
+ * worker's logger each time (a child of a child would repeat the keys). */
+export function jobLogger(deps: EditJobDeps, job: EditJob, data: EditJobData): Logger {
+  return deps.logger.child({
+    queue: deps.queue,
+    jobId: job.id,
+    model: data.model,
+    runId: data.runId,
+    clientRef: data.clientRef,
+  });
+}
+
 /** Persists a change of the job's data (its step and run) before acting on it. */
 export async function saveData(ctx: JobContext, patch: Partial<EditJobData>): Promise<void> {
   const before = ctx.data;
@@ -60,7 +72,7 @@ export async function saveData(ctx: JobContext, patch: Partial<EditJobData>): Pr
   await ctx.job.updateData(ctx.data);
   // Rebind the job's log fields only when they change (a pino child per save is measurable).
   if (ctx.data.runId !== before.runId || ctx.data.clientRef !== before.clientRef) {
-    ctx.log = ctx.log.child({ runId: ctx.data.runId, clientRef: ctx.data.clientRef });
+    ctx.log = jobLogger(ctx.deps, ctx.job, ctx.data);
   }
 }
 

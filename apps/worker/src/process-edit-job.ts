@@ -9,7 +9,7 @@ import {
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { admitJob, releaseHolds } from './admit-job.ts';
 import { finalizeRun } from './finalize-run.ts';
-import type { EditJob, EditJobDeps, JobContext } from './job-context.ts';
+import { type EditJob, type EditJobDeps, type JobContext, jobLogger } from './job-context.ts';
 import { failJob } from './job-failure.ts';
 import { resolveSubmitting, submitRun } from './submit-run.ts';
 
@@ -40,13 +40,7 @@ export function createEditProcessor(deps: EditJobDeps) {
       token: token as string,
       data,
       deps,
-      log: deps.logger.child({
-        queue: deps.queue,
-        jobId: job.id,
-        model: data.model,
-        runId: data.runId,
-        clientRef: data.clientRef,
-      }),
+      log: jobLogger(deps, job, data),
     };
     try {
       const result = await advance(ctx);

@@ -6,6 +6,7 @@ import { finalizeRun } from './finalize-run.ts';
 import { type JobContext, park, saveData } from './job-context.ts';
 import { failJob } from './job-failure.ts';
 import { backoffMs } from './lifecycle-config.ts';
+import { lookUpRun } from './look-up-run.ts';
 
 /**
  * Submit: record intent (step `submitting` with a clientRef) BEFORE the POST, send the clientRef as
@@ -120,28 +121,23 @@ async function backOffRateLimited(ctx: JobContext, error: RunflowApiError): Prom
 
 /**
  * Step `submitting` on dequeue: a submit was ambiguous, or a worker died between POST and recording
- * the run. Adopt the run if its callback arrived (by clientRef); else wait out the grace period; then
- * resubmit with the same Idempotency-Key (Runflow replays the original run when it honours the key).
+ * the run. Adopt the run if its callback arrived (by clientRef); else wait out the grace period, then
+ * look the run up by clientRef; only when none is found resubmit with the same Idempotency-Key
+ * (Runflow replays the original run when it honours the key).
  */
 export async function resolveSubmitting(ctx: JobContext): Promise<EditResult> {
   const { deps, data } = ctx;
   const clientRef = data.clientRef as string;
   const adopted = await deps.inbox.runForClientRef(deps.queue, clientRef);
-  if (adopted) {
-    ctx.log.info({ runId: adopted }, 'adopted the run of an ambiguous submit');
-    await saveData(ctx, {
-      step: 'submitted',
-      runId: adopted,
-      submittedAt: data.submittedAt ?? deps.now(),
-      deadlineAt: data.deadlineAt ?? deps.now() + deps.governance.workload.deadlineMs,
-    });
-    await Promise.all([deps.runIndex.record(deps.queue, adopted, ctx.job.id as string), wakeFirst(ctx)]);
-    return finalizeRun(ctx);
-  }
+  if (adopted) return adoptRun(ctx, adopted, 'callback');
   const now = deps.now();
   const since = data.ambiguousSince ?? now;
   if (data.ambiguousSince === undefined) await saveData(ctx, { ambiguousSince: since });
   if (now < since + deps.lifecycle.ambiguousGraceMs) return park(ctx, since + deps.lifecycle.ambiguousGraceMs);
+  // No callback in the grace period (lost, or given up while ingest was down): ask Runflow before paying again.
+  const lookup = await lookUpRun(ctx, clientRef);
+  if (lookup.kind === 'found') return adoptRun(ctx, lookup.runId, 'lookup');
+  if (lookup.kind === 'retry') return park(ctx, deps.now() + lookup.delayMs);
   if (data.abandoned) {
     // Cancelled while the submit was ambiguous and no run showed up: do not pay for one now.
     throw failJob(
@@ -152,4 +148,18 @@ export async function resolveSubmitting(ctx: JobContext): Promise<EditResult> {
   ctx.log.warn('no run showed up within the grace period; resubmitting with the same Idempotency-Key');
   await saveData(ctx, { step: 'queued', ambiguousSince: undefined, resubmits: (data.resubmits ?? 0) + 1 });
   return submitRun(ctx);
+}
+
+/** The ambiguous submit did create a run (its callback, or a lookup, says so): record it and finalize. */
+async function adoptRun(ctx: JobContext, runId: string, via: 'callback' | 'lookup'): Promise<EditResult> {
+  const { deps, data } = ctx;
+  ctx.log.info({ runId, via }, 'adopted the run of an ambiguous submit');
+  await saveData(ctx, {
+    step: 'submitted',
+    runId,
+    submittedAt: data.submittedAt ?? deps.now(),
+    deadlineAt: data.deadlineAt ?? deps.now() + deps.governance.workload.deadlineMs,
+  });
+  await Promise.all([deps.runIndex.record(deps.queue, runId, ctx.job.id as string), wakeFirst(ctx)]);
+  return finalizeRun(ctx);
 }

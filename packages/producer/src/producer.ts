@@ -26,6 +26,7 @@ import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
 import type { NotifyUrlPolicy } from './notify-url-policy.ts';
+import { withRedis } from './redis-availability.ts';
 import { type RetryFailedOptions, type RetryOutcome, retryFailedJobs } from './retry-failed.ts';
 import { waitForJob } from './wait-for-result.ts';
 
@@ -49,6 +50,11 @@ export interface ProducerOptions {
   keepFailedMs?: number;
   /** Attempts for unexpected errors (Runflow's retryable errors do not use them). Default 3. */
   attempts?: number;
+  /**
+   * How long a call waits for Redis before failing REDIS_UNAVAILABLE (default 5 s): long enough to
+   * ride through a Redis restart, short enough that a caller never hangs on a Redis that is down.
+   */
+  redisTimeoutMs?: number;
   /**
    * Which notifyUrl targets are accepted at enqueue (default: public https only). The workers check
    * again at delivery, after DNS resolution, with their own NOTIFY_ALLOW_* settings.
@@ -92,6 +98,7 @@ export class EditProducer {
   readonly #prefix: string;
   readonly #jobOptions: JobsOptions;
   readonly #policy: NotifyUrlPolicy;
+  readonly #redisTimeoutMs: number;
   readonly #queues = new Map<string, Queue<EditJobData, EditResult>>();
   readonly #events = new Map<string, QueueEvents>();
   #eventsRedis: RedisClient | undefined;
@@ -106,6 +113,7 @@ export class EditProducer {
     if (this.#ownsRedis) this.#redis.on('error', () => {});
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#policy = options.notifyUrlPolicy ?? {};
+    this.#redisTimeoutMs = options.redisTimeoutMs ?? 5_000;
     this.#jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
@@ -128,6 +136,8 @@ export class EditProducer {
         prefix: bullPrefix(this.#prefix, name),
       });
       queue.on('error', () => {});
+      // Every pending waitForResult adds a 'closing' listener (BullMQ's waitUntilFinished): many at once is normal.
+      queue.setMaxListeners(0);
       this.#queues.set(name, queue);
     }
     return queue;
@@ -143,9 +153,11 @@ export class EditProducer {
     const { request: parsed, notifyUrl } = validateCallerRequest(request, options, this.#policy);
     const queue = this.queue(queueName);
     const { data, jobId } = this.#toJob(queueName, parsed, notifyUrl);
-    const job = await queue.add('edit', data, this.#addOptions(jobId, options));
-    if (!parsed.idempotencyKey) return this.#handle(queueName, job.id as string, false);
-    return this.#checkReplay(queueName, jobId as string, data);
+    return this.#redisCall(`enqueueEdit(${queueName})`, async () => {
+      const job = await queue.add('edit', data, this.#addOptions(jobId, options));
+      if (!parsed.idempotencyKey) return this.#handle(queueName, job.id as string, false);
+      return this.#checkReplay(queueName, jobId as string, data);
+    });
   }
 
   /** Validates every item first; enqueues all of them atomically or none (errors reported by index). */
@@ -172,14 +184,16 @@ export class EditProducer {
       const { data, jobId } = this.#toJob(queueName, request, notifyUrl);
       return { name: 'edit', data, opts: this.#addOptions(jobId, options) };
     });
-    const jobs = await queue.addBulk(entries);
-    return Promise.all(
-      jobs.map((job, index) =>
-        valid[index].request.idempotencyKey
-          ? this.#checkReplay(queueName, job.id as string, entries[index].data)
-          : this.#handle(queueName, job.id as string, false),
-      ),
-    );
+    return this.#redisCall(`enqueueEdits(${queueName})`, async () => {
+      const jobs = await queue.addBulk(entries);
+      return Promise.all(
+        jobs.map((job, index) =>
+          valid[index].request.idempotencyKey
+            ? this.#checkReplay(queueName, job.id as string, entries[index].data)
+            : this.#handle(queueName, job.id as string, false),
+        ),
+      );
+    });
   }
 
   /** A handle for a job enqueued earlier (by id), e.g. in another process. */
@@ -190,18 +204,20 @@ export class EditProducer {
   /** Resolves with the result, or rejects with EditFailedError (the job's code) or WAIT_TIMEOUT. */
   async waitForResult(queueName: string, jobId: string, options: { timeoutMs?: number } = {}): Promise<EditResult> {
     const queue = this.queue(queueName);
-    const job = await queue.getJob(jobId);
+    const job = await this.#redisCall(`waitForResult(${queueName})`, () => queue.getJob(jobId));
     if (!job) throw new RunflowQueueError('JOB_NOT_FOUND', `no job ${jobId} in queue ${queueName}`);
     return waitForJob(queue, job, this.#queueEvents(queueName), options.timeoutMs ?? 10 * 60_000);
   }
 
   async getEdit(queueName: string, jobId: string): Promise<EditStatus | undefined> {
     const queue = this.queue(queueName);
-    // State first, then the job: the job can only be newer than its state, never older.
-    const state = await queue.getJobState(jobId);
-    if (state === 'unknown') return undefined;
-    const job = await queue.getJob(jobId);
-    return job ? toEditStatus(queueName, job, state) : undefined;
+    return this.#redisCall(`getEdit(${queueName})`, async () => {
+      // State first, then the job: the job can only be newer than its state, never older.
+      const state = await queue.getJobState(jobId);
+      if (state === 'unknown') return undefined;
+      const job = await queue.getJob(jobId);
+      return job ? toEditStatus(queueName, job, state) : undefined;
+    });
   }
 
   /**
@@ -210,12 +226,14 @@ export class EditProducer {
    * lands in the ledger, and the job fails JOB_ABANDONED. The result's `outcome` says which happened.
    */
   async cancelEdit(queueName: string, jobId: string, options: CancelOptions = {}): Promise<CancelResult> {
-    return cancelJob(this.#redis, this.queue(queueName), queueName, jobId, options);
+    const queue = this.queue(queueName);
+    return this.#redisCall(`cancelEdit(${queueName})`, () => cancelJob(this.#redis, queue, queueName, jobId, options));
   }
 
   /** Retries failed jobs (optionally only one failure code); see retry-failed.ts for what is skipped. */
   async retryFailed(queueName: string, options: RetryFailedOptions = {}): Promise<RetryOutcome[]> {
-    return retryFailedJobs(this.queue(queueName), options);
+    const queue = this.queue(queueName);
+    return this.#redisCall(`retryFailed(${queueName})`, () => retryFailedJobs(queue, options));
   }
 
   async close(): Promise<void> {
@@ -223,6 +241,11 @@ export class EditProducer {
     await Promise.all([...this.#queues.values()].map((queue) => queue.close()));
     await this.#eventsRedis?.quit().catch(() => {});
     if (this.#ownsRedis) await this.#redis.quit().catch(() => {});
+  }
+
+  /** Every call that touches Redis: a bounded wait for the connection; a lost one is REDIS_UNAVAILABLE. */
+  #redisCall<T>(operation: string, call: () => Promise<T>): Promise<T> {
+    return withRedis(this.#redis, this.#redisTimeoutMs, operation, call);
   }
 
   #handle(queueName: string, id: string, deduplicated: boolean): EditHandle {

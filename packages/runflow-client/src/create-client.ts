@@ -42,8 +42,32 @@ export interface RunflowClient {
   createRun(model: ModelId, body: CreateRunBody, options?: CreateRunOptions): Promise<Run>;
   /** Rejects with a RunflowApiError (`permanent` for 404 RUN_NOT_FOUND). */
   getRun(runId: string, options?: GetRunOptions): Promise<Run>;
+  /**
+   * `GET /v1/runs?q=client_ref:<ref>`: the runs created with this client_ref, newest first. Runflow
+   * documents `q` but not that client_ref can be filtered on: a Runflow that cannot answers 4xx (a
+   * `permanent` error), and items whose client_ref differs (a filter ignored) are dropped here.
+   */
+  findRunsByClientRef(clientRef: string, options?: GetRunOptions): Promise<Run[]>;
   /** Waits for in-flight requests, then closes every socket. Later calls fail retryable CLIENT_CLOSED. */
   close(): Promise<void>;
+}
+
+type ParseResult<T> =
+  | { success: true; data: T }
+  | { success: false; error: { issues: readonly { path: readonly PropertyKey[]; message: string }[] } };
+
+/** `{items: [...]}` (runflow-api.md §2.3): the run objects of a search page; malformed items are skipped. */
+function parseRunPage(value: unknown): ParseResult<Run[]> {
+  const items = (value as { items?: unknown } | null)?.items;
+  if (!Array.isArray(items))
+    return { success: false, error: { issues: [{ path: ['items'], message: 'not an array' }] } };
+  return {
+    success: true,
+    data: items.flatMap((item) => {
+      const run = Run.safeParse(item);
+      return run.success ? [run.data] : [];
+    }),
+  };
 }
 
 interface Attempt {
@@ -120,7 +144,10 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
     }
   }
 
-  async function perform(attempt: Attempt): Promise<{ run: Run; status: number } | { error: RunflowApiError }> {
+  async function perform<T>(
+    attempt: Attempt,
+    parse: (value: unknown) => ParseResult<T>,
+  ): Promise<{ value: T; status: number } | { error: RunflowApiError }> {
     const ctx = { endpoint: attempt.endpoint, method: attempt.method, path: attempt.path, redact };
     let response: Awaited<ReturnType<typeof sendRequest>>;
     try {
@@ -158,21 +185,25 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
       const reason = bodyText.trim() === '' ? 'the body is empty' : 'the body is not JSON';
       return { error: classifyInvalidSuccess({ ...ctx, status: response.status, reason }) };
     }
-    const parsed = Run.safeParse(json.value);
+    const parsed = parse(json.value);
     if (!parsed.success) {
-      const reason = `the body is not a run object (${describeIssues(parsed.error)})`;
+      const what = attempt.endpoint === 'findRuns' ? 'a page of runs' : 'a run object';
+      const reason = `the body is not ${what} (${describeIssues(parsed.error)})`;
       return { error: classifyInvalidSuccess({ ...ctx, status: response.status, reason }) };
     }
-    return { run: parsed.data, status: response.status };
+    return { value: parsed.data, status: response.status };
   }
 
-  async function execute(attempt: Attempt): Promise<Run> {
+  async function execute<T = Run>(
+    attempt: Attempt,
+    parse: (value: unknown) => ParseResult<T> = Run.safeParse as (value: unknown) => ParseResult<T>,
+  ): Promise<T> {
     const startedAt = performance.now();
-    const result = await perform(attempt);
+    const result = await perform(attempt, parse);
     const durationMs = Math.round((performance.now() - startedAt) * 10) / 10;
-    if ('run' in result) {
+    if ('value' in result) {
       report(attempt, { endpoint: attempt.endpoint, status: result.status, outcome: 'ok', durationMs }, undefined);
-      return result.run;
+      return result.value;
     }
     const { error } = result;
     report(
@@ -234,6 +265,21 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
       // An empty id would hit the list endpoint (GET /v1/runs/) and fail confusingly forever.
       if (typeof runId !== 'string' || runId === '') return rejectInvalid(attempt, 'runId must be a non-empty string');
       return execute(attempt);
+    },
+
+    findRunsByClientRef(clientRef, runOptions = {}) {
+      const q = encodeURIComponent(`client_ref:${clientRef}`);
+      const attempt: Attempt = {
+        endpoint: 'findRuns',
+        method: 'GET',
+        path: `${pathPrefix}/v1/runs?q=${q}&limit=20`,
+        headers: commonHeaders,
+        signal: runOptions.signal,
+      };
+      if (typeof clientRef !== 'string' || !/^[\w.:-]{1,255}$/.test(clientRef)) {
+        return rejectInvalid(attempt, 'clientRef must be 1–255 word characters, dots, colons or dashes');
+      }
+      return execute(attempt, parseRunPage).then((runs) => runs.filter((run) => run.client_ref === clientRef));
     },
 
     close() {

@@ -1,5 +1,5 @@
-/** The two Runflow endpoints the workers call. */
-export type RunflowEndpoint = 'createRun' | 'getRun';
+/** The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit). */
+export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns';
 
 /**
  * What the caller may do next:

@@ -73,13 +73,17 @@ export async function handleCreateRun(
     if (earlier && earlier.fingerprint !== fingerprint) {
       return sendError(response, 409, 'CONFLICT', 'Idempotency-Key was already used with a different request body');
     }
-    if (earlier) return answerCreated(ctx, request, response, earlier.responseBody);
+    if (earlier) {
+      const replayed = ctx.store.get(earlier.runId);
+      if (replayed) replayed.replays += 1;
+      return answerCreated(ctx, request, response, earlier.responseBody, replayed);
+    }
   }
 
   const run = createRun(ctx, modelPath, validated.body, idempotencyKey);
   const responseBody = JSON.stringify(toRunObject(run));
   if (honoured) ctx.store.rememberIdempotent(idempotencyKey, { fingerprint, runId: run.id, responseBody });
-  answerCreated(ctx, request, response, responseBody);
+  answerCreated(ctx, request, response, responseBody, run);
 }
 
 function createRun(ctx: SimContext, model: ModelId, body: ValidBody, idempotencyKey: string | null): RunRecord {
@@ -106,6 +110,9 @@ function createRun(ctx: SimContext, model: ModelId, body: ValidBody, idempotency
     failure: null,
     billed: false,
     deliveries: [],
+    unanswered: 0,
+    replays: 0,
+    foundBySearch: 0,
     timer: null,
   };
   ctx.store.add(run);
@@ -115,8 +122,15 @@ function createRun(ctx: SimContext, model: ModelId, body: ValidBody, idempotency
 }
 
 /** 201 — unless the resetAfterCreate fault fires: then the run exists and the client hears nothing. */
-function answerCreated(ctx: SimContext, request: IncomingMessage, response: ServerResponse, json: string): void {
+function answerCreated(
+  ctx: SimContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  json: string,
+  run: RunRecord | undefined,
+): void {
   if (rollFault(ctx.config.faults, 'resetAfterCreate', ctx.counters)) {
+    if (run) run.unanswered += 1;
     request.socket.destroy();
     return;
   }

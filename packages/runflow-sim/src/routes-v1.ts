@@ -12,6 +12,7 @@ type V1Route =
   | { kind: 'health' }
   | { kind: 'create'; modelSegments: string[] }
   | { kind: 'get'; runId: string }
+  | { kind: 'search' }
   | { kind: 'cancel'; runId: string }
   | { kind: 'unknown' };
 
@@ -19,6 +20,7 @@ const ALLOWED_METHOD: Record<Exclude<V1Route['kind'], 'unknown'>, string> = {
   health: 'GET',
   create: 'POST',
   get: 'GET',
+  search: 'GET',
   cancel: 'POST',
 };
 
@@ -32,6 +34,7 @@ export function matchV1Route(pathname: string): V1Route {
     return { kind: 'create', modelSegments: rest.slice(1, -1) };
   }
   if (rest.length === 2 && rest[0] === 'runs') return { kind: 'get', runId: rest[1] };
+  if (rest.length === 1 && rest[0] === 'runs') return { kind: 'search' };
   if (rest.length === 4 && rest[0] === 'admin' && rest[1] === 'runs' && rest[3] === 'cancellation') {
     return { kind: 'cancel', runId: rest[2] };
   }
@@ -48,7 +51,11 @@ export async function handleV1(
   const method = request.method ?? 'GET';
   if (route.kind === 'create' && method === 'POST') ctx.counters.createRequests += 1;
   if (route.kind === 'get' && method === 'GET') ctx.counters.getRequests += 1;
-  if ((route.kind === 'create' && method === 'POST') || (route.kind === 'get' && method === 'GET')) {
+  if (route.kind === 'search' && method === 'GET') ctx.counters.searchRequests += 1;
+  if (
+    (route.kind === 'create' && method === 'POST') ||
+    ((route.kind === 'get' || route.kind === 'search') && method === 'GET')
+  ) {
     ctx.requestLog.record(Date.now());
   }
 
@@ -68,6 +75,7 @@ export async function handleV1(
 
   if (route.kind === 'create') return handleCreateRun(ctx, request, response, route.modelSegments);
   if (route.kind === 'get') return handleGetRun(ctx, response, route.runId);
+  if (route.kind === 'search') return handleSearchRuns(ctx, request, response);
   return handleCancelRun(ctx, request, response, route.runId);
 }
 
@@ -78,6 +86,41 @@ function handleGetRun(ctx: SimContext, response: ServerResponse, runId: string):
   else if (rollFault(faults, 'getRateLimited', ctx.counters)) sendInjectedRateLimit(ctx, response);
   else if (!run) sendError(response, 404, 'RUN_NOT_FOUND', `Run ${runId} not found`);
   else sendJson(response, 200, toRunObject(run));
+}
+
+/** `client_ref:<ref>` or `client_ref=<ref>`, the one filter the simulator understands. */
+const CLIENT_REF_FILTER = /^client_ref\s*[:=]\s*"?([^"\s]+)"?$/;
+
+/**
+ * GET /v1/runs (runflow-api.md §2.3): without `q`, the newest runs; with `q=client_ref:<ref>`, the runs
+ * created with that client_ref (undocumented on Runflow: `runSearch: false` refuses it with 422). Any
+ * other expression is refused too. Answers `{items, first, next, previous}`, newest first.
+ */
+function handleSearchRuns(ctx: SimContext, request: IncomingMessage, response: ServerResponse): void {
+  const { faults } = ctx.config;
+  if (rollFault(faults, 'getServerError', ctx.counters)) {
+    sendInjectedServerError(response);
+    return;
+  }
+  if (rollFault(faults, 'getRateLimited', ctx.counters)) {
+    sendInjectedRateLimit(ctx, response);
+    return;
+  }
+  const params = new URL(request.url ?? '/', 'http://sim').searchParams;
+  const q = params.get('q')?.trim();
+  const limit = Math.min(500, Math.max(1, Number(params.get('limit') ?? 50) || 50));
+  const match = q ? CLIENT_REF_FILTER.exec(q) : null;
+  if (q && (!match || !ctx.config.runSearch)) {
+    sendError(response, 422, 'VALIDATION_ERROR', `Unsupported filter: ${q}`, [
+      { loc: ['q'], msg: 'unsupported filter expression', type: 'value_error' },
+    ]);
+    return;
+  }
+  const runs = [...ctx.store.all()].filter((run) => !match || run.clientRef === match[1]);
+  runs.sort((a, b) => b.createdAtMs - a.createdAtMs);
+  const items = runs.slice(0, limit);
+  if (match) for (const run of items) run.foundBySearch += 1;
+  sendJson(response, 200, { items: items.map(toRunObject), first: null, next: null, previous: null });
 }
 
 /** Admin cancellation (runflow-api.md §2.5): 201 when it cancelled, 200 with the run unchanged when terminal. */

@@ -39,6 +39,12 @@ export type SimRun = RunObject & {
   billed: boolean;
   deliveries: SimDeliveryAttempt[];
   idempotencyKey: string | null;
+  /** Creates answered with this run that the resetAfterCreate fault cut off (the client saw no answer). */
+  unanswered: number;
+  /** Creates answered with this run by an Idempotency-Key replay. */
+  replays: number;
+  /** Searches (GET /v1/runs?q=client_ref:…) that returned this run. */
+  foundBySearch: number;
 };
 
 export type CallbackEvent = 'run.completed' | 'run.failed' | 'run.cancelled';
@@ -99,6 +105,9 @@ export function toSimRun(run: RunRecord): SimRun {
     billed: run.billed,
     deliveries: run.deliveries.map((attempt) => ({ ...attempt })),
     idempotencyKey: run.idempotencyKey,
+    unanswered: run.unanswered,
+    replays: run.replays,
+    foundBySearch: run.foundBySearch,
   };
 }
 

@@ -58,6 +58,12 @@ export interface RunRecord {
   failure: RunFailure | null;
   billed: boolean;
   deliveries: SimDeliveryAttempt[];
+  /** Creates answered with this run whose socket the resetAfterCreate fault destroyed (ambiguous submits). */
+  unanswered: number;
+  /** Creates answered with this run by replaying an Idempotency-Key (no new run). */
+  replays: number;
+  /** Searches (GET /v1/runs) that returned this run. */
+  foundBySearch: number;
   /** The pending lifecycle transition, while the run is not terminal. */
   timer: NodeJS.Timeout | null;
 }

@@ -70,6 +70,11 @@ export interface SimOptions {
   latencyMs?: LatencyRangeMs;
   faults?: Partial<SimFaults>;
   idempotency?: IdempotencyMode;
+  /**
+   * Whether `GET /v1/runs?q=client_ref:<ref>` filters on client_ref (default true). Runflow documents `q`
+   * but not that client_ref is filterable; false answers such a search 422, as a Runflow that cannot would.
+   */
+  runSearch?: boolean;
   /** Account-wide requests/s over /v1 (token bucket, burst = rate); undefined = unlimited. */
   rateLimitPerSecond?: number;
   /** Version A of the rate-limit docs: 429s carry Retry-After and responses X-RateLimit-*. */
@@ -90,6 +95,7 @@ export interface SimConfig {
   latencyMs: LatencyRangeMs;
   faults: SimFaults;
   idempotency: IdempotencyMode;
+  runSearch: boolean;
   rateLimitPerSecond: number | undefined;
   retryAfter: boolean;
   cancelSpelling: CancelSpelling;
@@ -131,6 +137,7 @@ export function resolveOptions(options: SimOptions = {}): SimConfig {
     latencyMs: checkLatency(options.latencyMs ?? { min: 200, max: 800 }),
     faults: mergeFaults(noFaults(), options.faults ?? {}),
     idempotency: checkIdempotency(options.idempotency ?? 'honour'),
+    runSearch: options.runSearch ?? true,
     rateLimitPerSecond: checkRateLimit(options.rateLimitPerSecond),
     retryAfter: options.retryAfter ?? false,
     cancelSpelling: checkOneOf('cancelSpelling', options.cancelSpelling ?? 'canceled', ['canceled', 'cancelled']),

@@ -7,6 +7,8 @@ export interface SimStats {
   runsCreated: number;
   /** GETs of /v1/runs/{id}, whatever they were answered. */
   getRequests: number;
+  /** GETs of /v1/runs (the search), whatever they were answered. */
+  searchRequests: number;
   /** Responses of /v1 routes by HTTP status ("201": 12). A reset socket has no status and is not here. */
   responsesByStatus: Record<string, number>;
   faultsInjected: Record<FaultKind, number>;
@@ -34,6 +36,7 @@ export function emptyCounters(): SimCounters {
     createRequests: 0,
     runsCreated: 0,
     getRequests: 0,
+    searchRequests: 0,
     responsesByStatus: {},
     faultsInjected,
     rateLimited: 0,

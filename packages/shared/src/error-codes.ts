@@ -55,6 +55,8 @@ export const ERROR_CODES = {
   NOTIFY_DELIVERY_FAILED: { status: 502, retryable: true, summary: 'the webhook receiver did not answer 2xx' },
   API_UNAUTHENTICATED: { status: 401, retryable: false, summary: 'missing or unknown bearer token' },
   MALFORMED_JSON: { status: 400, retryable: false, summary: 'the request body is not valid JSON' },
+  BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'the request body is over the size limit' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the request body is not application/json' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -31,7 +31,16 @@ export {
   type Surcharge,
 } from './models.ts';
 export { formatMicroUsd, MICRO_PER_USD, microToUsdString, parseUsdToMicro } from './money.ts';
-export { estimateCostMicroUsd, perImageMicroUsd, priceDeliveredMicroUsd, priceOn, utcDay } from './pricing.ts';
+export {
+  estimateCostMicroUsd,
+  type PricedRun,
+  perImageMicroUsd,
+  priceDeliveredMicroUsd,
+  priceOn,
+  priceTerminalRun,
+  type TerminalRunCost,
+  utcDay,
+} from './pricing.ts';
 export {
   CallbackPayload,
   extractOutputs,

@@ -1,4 +1,6 @@
 import { getModel, type ModelId, type PricePoint } from './models.ts';
+import { parseUsdToMicro } from './money.ts';
+import { extractOutputs, isSuccessStatus } from './run.ts';
 
 /** The price point in force on `day` (YYYY-MM-DD, UTC). */
 export function priceOn(model: ModelId, day: string): PricePoint {
@@ -34,4 +36,48 @@ export function priceDeliveredMicroUsd(
 
 export function utcDay(at: number | Date = Date.now()): string {
   return new Date(at).toISOString().slice(0, 10);
+}
+
+/** A run in a terminal state, as a callback or a poll reports it. */
+export interface TerminalRunCost {
+  status: string;
+  output: unknown;
+  /** Runflow's own `cost` (USD string) when it gave one. */
+  cost?: string | number | null | undefined;
+  completedAt?: string | null | undefined;
+}
+
+export interface PricedRun {
+  /** UTC day the run reached its terminal state: the day it billed. */
+  day: string;
+  images: number;
+  costMicroUsd: number;
+  pricing: { source: 'provider' | 'price-table'; perImageMicroUsd: number; effectiveFrom: string };
+}
+
+/**
+ * What a terminal run cost, the way the worker settles it: Runflow's `cost` when given, else the price
+ * table × delivered images (failed runs deliver none and cost 0). Used to settle orphan runs as waste.
+ */
+export function priceTerminalRun(
+  model: ModelId,
+  input: Record<string, unknown>,
+  run: TerminalRunCost,
+  now = Date.now(),
+): PricedRun {
+  const images = isSuccessStatus(run.status) ? extractOutputs(run.output).length : 0;
+  const completedAtMs = run.completedAt ? Date.parse(run.completedAt) : Number.NaN;
+  const day = utcDay(Number.isFinite(completedAtMs) ? completedAtMs : now);
+  const providerCost = parseUsdToMicro(run.cost);
+  const perImage = perImageMicroUsd(model, input, day);
+  return {
+    day,
+    images,
+    costMicroUsd: providerCost ?? perImage * images,
+    pricing: {
+      source: providerCost === undefined ? 'price-table' : 'provider',
+      perImageMicroUsd: perImage,
+      effectiveFrom: priceOn(model, day).effectiveFrom,
+    },
+  };
 }
