@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
+import { addressRejection, bareHost, type NotifyUrlPolicy, notifyUrlRejection } from '@runflow-queue/shared';
 import { Agent, request } from 'undici';
-import { addressRejection, bareHost, type NotifyUrlPolicy, notifyUrlRejection } from './notify-url-policy.ts';
 import { signWebhook } from './sign-webhook.ts';
 import type { NotificationJobData } from './webhook-payload.ts';
 

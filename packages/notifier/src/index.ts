@@ -1,4 +1,11 @@
 export {
+  type AddressClass,
+  addressRejection,
+  classifyAddress,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
+} from '@runflow-queue/shared';
+export {
   guardedLookup,
   NotifyUrlRejectedError,
   type Resolver,
@@ -23,12 +30,5 @@ export {
   webhookBackoffMs,
 } from './notification-worker.ts';
 export { isFinalFailure, notifyOnFinish } from './notify-on-finish.ts';
-export {
-  type AddressClass,
-  addressRejection,
-  classifyAddress,
-  type NotifyUrlPolicy,
-  notifyUrlRejection,
-} from './notify-url-policy.ts';
 export { signWebhook, verifyWebhook, type WebhookCheck, type WebhookHeaders, webhookKey } from './sign-webhook.ts';
 export type { DeliveryAttempt, NotificationJobData, WebhookPayload, WebhookType } from './webhook-payload.ts';

@@ -1,9 +1,9 @@
+import type { NotifyUrlPolicy } from '@runflow-queue/shared';
 import { formatFailure } from '@runflow-queue/shared';
 import type { RedisClient } from '@runflow-queue/store';
 import { type Job, type MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import { logTarget, NotifyUrlRejectedError, WebhookSender } from './deliver-webhook.ts';
 import { NOTIFY_QUEUE, type NotifierLogger, notifyPrefix } from './edit-notifier.ts';
-import type { NotifyUrlPolicy } from './notify-url-policy.ts';
 import type { DeliveryAttempt, NotificationJobData } from './webhook-payload.ts';
 
 /** Longest wait between two attempts. */

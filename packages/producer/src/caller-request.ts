@@ -3,9 +3,10 @@ import {
   type EditRequestInput,
   EditValidationError,
   type FieldIssue,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
   parseEditRequest,
 } from '@runflow-queue/shared';
-import { type NotifyUrlPolicy, notifyUrlRejection } from './notify-url-policy.ts';
 
 /**
  * What a caller enqueues: an edit request — a discriminated union on `model`, so each model's input

@@ -1,4 +1,12 @@
 export {
+  type AddressClass,
+  addressRejection,
+  classifyAddress,
+  MAX_NOTIFY_URL_CHARS,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
+} from '@runflow-queue/shared';
+export {
   type CallerEditRequest,
   callerRequestIssues,
   MAX_PRIORITY,
@@ -7,14 +15,6 @@ export {
 export type { CancelOptions, CancelOutcome, CancelResult } from './cancel-edit.ts';
 export type { EditStatus } from './edit-status.ts';
 export { jobIdForKey } from './job-ids.ts';
-export {
-  type AddressClass,
-  addressRejection,
-  classifyAddress,
-  MAX_NOTIFY_URL_CHARS,
-  type NotifyUrlPolicy,
-  notifyUrlRejection,
-} from './notify-url-policy.ts';
 export {
   BulkValidationError,
   createProducer,

@@ -1,3 +1,4 @@
+import type { NotifyUrlPolicy } from '@runflow-queue/shared';
 import {
   type EditJobData,
   type EditRequest,
@@ -25,7 +26,6 @@ import {
 import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.ts';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
-import type { NotifyUrlPolicy } from './notify-url-policy.ts';
 import { withRedis } from './redis-availability.ts';
 import { type RetryFailedOptions, type RetryOutcome, retryFailedJobs } from './retry-failed.ts';
 import { waitForJob } from './wait-for-result.ts';

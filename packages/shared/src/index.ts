@@ -32,6 +32,15 @@ export {
 } from './models.ts';
 export { formatMicroUsd, MICRO_PER_USD, microToUsdString, parseUsdToMicro } from './money.ts';
 export {
+  type AddressClass,
+  addressRejection,
+  bareHost,
+  classifyAddress,
+  MAX_NOTIFY_URL_CHARS,
+  type NotifyUrlPolicy,
+  notifyUrlRejection,
+} from './notify-url-policy.ts';
+export {
   estimateCostMicroUsd,
   type PricedRun,
   perImageMicroUsd,

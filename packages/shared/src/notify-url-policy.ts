@@ -1,9 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 
-// Which webhook targets a caller may name in `notifyUrl`. Checked here at enqueue (the URL as
-// written) and again by packages/notifier at delivery, after DNS resolution. The two copies are kept
-// equal by tests/caller/notify-url-policy.test.ts: producer and notifier share no package
-// (see the report of issue 8 — moving this file into packages/shared would remove the copy).
+// Which webhook targets a caller may name in `notifyUrl`. Checked by the producer at enqueue (the URL
+// as written) and again by packages/notifier at delivery, after DNS resolution. Pure: no I/O here.
 
 export interface NotifyUrlPolicy {
   /** Allow loopback targets (127.0.0.0/8, ::1, localhost), over http too: local development and tests. */
