@@ -1,3 +1,4 @@
+import { parseConfig } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const list = (name: string) =>
@@ -47,12 +48,5 @@ export type ApiEnv = z.infer<typeof ApiEnv>;
 
 /** Parses the API's environment once, at boot; the error names every bad variable (tokens hidden). */
 export function parseEnv(source: Record<string, string | undefined>): ApiEnv {
-  const result = ApiEnv.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    const shown = name === 'API_TOKENS' ? '(hidden)' : JSON.stringify(source[name] ?? null);
-    return `  ${name}=${shown}: ${issue.message}`;
-  });
-  throw new Error(`invalid api configuration:\n${lines.join('\n')}`);
+  return parseConfig(ApiEnv, source, { app: 'api', secrets: ['API_TOKENS'] });
 }

@@ -1,3 +1,4 @@
+import { parseConfig } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const list = (name: string) =>
@@ -30,12 +31,5 @@ export const IngestEnv = z.object({
 export type IngestEnv = z.infer<typeof IngestEnv>;
 
 export function parseEnv(source: Record<string, string | undefined>): IngestEnv {
-  const result = IngestEnv.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    const shown = name === 'CALLBACK_SECRETS' ? '(hidden)' : JSON.stringify(source[name] ?? null);
-    return `  ${name}=${shown}: ${issue.message}`;
-  });
-  throw new Error(`invalid callback-ingest configuration:\n${lines.join('\n')}`);
+  return parseConfig(IngestEnv, source, { app: 'callback-ingest', secrets: ['CALLBACK_SECRETS'] });
 }

@@ -1,3 +1,4 @@
+import { parseConfig } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const list = z.string().transform((value) =>
@@ -35,16 +36,7 @@ export const DashboardEnv = z
   });
 export type DashboardEnv = z.infer<typeof DashboardEnv>;
 
-const HIDDEN = new Set(['DASHBOARD_PASSWORD', 'DASHBOARD_TOKEN']);
-
 /** Parses the dashboard's environment once, at boot; the error names every bad variable (secrets hidden). */
 export function parseEnv(source: Record<string, string | undefined>): DashboardEnv {
-  const result = DashboardEnv.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    const shown = HIDDEN.has(name) && source[name] !== undefined ? '(hidden)' : JSON.stringify(source[name] ?? null);
-    return `  ${name}=${shown}: ${issue.message}`;
-  });
-  throw new Error(`invalid dashboard configuration:\n${lines.join('\n')}`);
+  return parseConfig(DashboardEnv, source, { app: 'dashboard', secrets: ['DASHBOARD_PASSWORD', 'DASHBOARD_TOKEN'] });
 }

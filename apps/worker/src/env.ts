@@ -1,3 +1,4 @@
+import { parseConfig } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const queueList = z
@@ -71,16 +72,8 @@ export const WorkerEnv = z.object({
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 
 /** Shown as "(hidden)" in a config error: a rejected value is often a mistyped real secret. */
-const SECRET_VARIABLES = new Set(['RUNFLOW_API_KEY', 'NOTIFY_SIGNING_SECRET']);
 
 /** Parses the worker's environment once, at boot; the error names every bad variable. */
 export function parseEnv(source: Record<string, string | undefined>): WorkerEnv {
-  const result = WorkerEnv.safeParse(source);
-  if (result.success) return result.data;
-  const lines = result.error.issues.map((issue) => {
-    const name = String(issue.path[0]);
-    const shown = SECRET_VARIABLES.has(name) && source[name] ? '(hidden)' : JSON.stringify(source[name] ?? null);
-    return `  ${name}=${shown}: ${issue.message}`;
-  });
-  throw new Error(`invalid worker configuration:\n${lines.join('\n')}`);
+  return parseConfig(WorkerEnv, source, { app: 'worker', secrets: ['RUNFLOW_API_KEY', 'NOTIFY_SIGNING_SECRET'] });
 }

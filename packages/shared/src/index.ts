@@ -40,6 +40,7 @@ export {
   type NotifyUrlPolicy,
   notifyUrlRejection,
 } from './notify-url-policy.ts';
+export { parseConfig } from './parse-config.ts';
 export {
   estimateCostMicroUsd,
   type PricedRun,
