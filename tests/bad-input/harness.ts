@@ -1,0 +1,171 @@
+import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
+import { createProducer, type EditProducer } from '@runflow-queue/producer';
+import { signBody } from '@runflow-queue/runflow-sim';
+import { RunflowQueueError } from '@runflow-queue/shared';
+import { createRedis, type RedisClient } from '@runflow-queue/store';
+import { freePort, uniquePrefix } from '@runflow-queue/testkit';
+import { type AppProcess, startApp } from '../reliability/support/app-process.ts';
+
+// The harness of the bad-input catalogue: the three surfaces (the producer in this process, the HTTP
+// API and callback-ingest as real processes), helpers that turn each response into {status, code},
+// and the Redis key count a rejected request must not change.
+
+export const SECRET = 'whsec_bad_input_secret_0123';
+export const TOKEN = 'svc_bad_input_token_0123456789';
+export const BODY_LIMIT = 1024 * 1024;
+export const prefix = uniquePrefix('badinput');
+
+let redis: RedisClient;
+let producer: EditProducer;
+let api: AppProcess;
+let ingest: AppProcess;
+let apiUrl: string;
+let ingestUrl: string;
+let counter = 0;
+
+export type Surface = 'producer' | 'api' | 'ingest';
+export interface Outcome {
+  status: number;
+  code: string | undefined;
+}
+export interface BadCase {
+  surface: Surface;
+  name: string;
+  code: string;
+  status: number;
+  /** Keys under the prefix the case may add (a replay or an accepted twin); default none. */
+  keysAdded?: number;
+  /** Runs before the keys are counted: what the case needs to exist first. */
+  prepare?: () => Promise<void>;
+  send: () => Promise<Outcome>;
+}
+
+export const IMAGE = 'https://cdn.example.com/in.png';
+export const pro = (input: Record<string, unknown> = {}) => ({
+  model: 'google/nano-banana-pro/edit',
+  input: { prompt: 'make it blue', image_urls: [IMAGE], ...input },
+});
+
+/** Calls the producer the way a service would; a rejection becomes its code and status. */
+export async function enqueue(request: unknown, queue = 'edits', options = {}): Promise<Outcome> {
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: the catalogue sends what the types forbid
+    await producer.enqueueEdit(queue, request as any, options);
+    return { status: 202, code: undefined };
+  } catch (error) {
+    if (!(error instanceof RunflowQueueError)) throw error;
+    return { status: error.status, code: error.code };
+  }
+}
+
+export async function enqueueMany(requests: unknown[]): Promise<Outcome> {
+  try {
+    // biome-ignore lint/suspicious/noExplicitAny: the catalogue sends what the types forbid
+    await producer.enqueueEdits('edits', requests as any);
+    return { status: 202, code: undefined };
+  } catch (error) {
+    if (!(error instanceof RunflowQueueError)) throw error;
+    return { status: error.status, code: error.code };
+  }
+}
+
+export async function http(url: string, init: RequestInit): Promise<Outcome> {
+  const response = await fetch(url, init);
+  const text = await response.text();
+  let body: { code?: string; status?: string } = {};
+  try {
+    body = JSON.parse(text);
+  } catch {
+    // not JSON: the status alone speaks
+  }
+  return { status: response.status, code: body.code ?? body.status };
+}
+
+export function post(path: string, body: string | Buffer, headers: Record<string, string> = {}): Promise<Outcome> {
+  return http(`${apiUrl}${path}`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json', ...headers },
+    body,
+  });
+}
+
+export const json = (value: unknown) => JSON.stringify(value);
+
+export function callbackBody(runId: string, extra: Record<string, unknown> = {}): string {
+  return json({
+    event: 'run.completed',
+    run_id: runId,
+    status: 'succeeded',
+    output: { outputs: [{ url: 'https://cdn.example.com/out.png', type: 'image' }] },
+    duration_ms: 1200,
+    created_at: '2026-05-01T10:00:00.000000+00:00',
+    completed_at: '2026-05-01T10:00:01.200000+00:00',
+    metadata: { queue: 'edits', jobId: `job-${runId}`, clientRef: `rq_${runId}` },
+    ...extra,
+  });
+}
+
+export function callback(body: string | Buffer, signature: string | undefined, contentType = 'application/json') {
+  return http(`${ingestUrl}${CALLBACK_PATH}`, {
+    method: 'POST',
+    headers: { 'content-type': contentType, ...(signature === undefined ? {} : { 'runflow-signature': signature }) },
+    body,
+  });
+}
+
+export const signed = (body: string | Buffer) => callback(body, signBody(SECRET, body));
+export function nextNumber(): number {
+  counter += 1;
+  return counter;
+}
+export const freshRun = () => `run-${Date.now()}-${nextNumber()}`;
+
+export const replayed = callbackBody('run-replayed');
+/** Keys under this run's prefix: what a rejected request must not add to. */
+export async function keyCount(): Promise<number> {
+  let count = 0;
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
+    cursor = next;
+    count += keys.length;
+  } while (cursor !== '0');
+  return count;
+}
+
+/** A valid request on the same surface: the process kept serving. */
+export async function validRequest(surface: Surface): Promise<Outcome> {
+  if (surface === 'producer') return enqueue(pro({ prompt: `valid after ${nextNumber()}` }));
+  if (surface === 'api') return post('/v1/edits', json(pro({ prompt: `valid after ${nextNumber()}` })));
+  return signed(callbackBody(freshRun()));
+}
+
+/** Starts the HTTP API and callback-ingest as processes, and the producer here. */
+export async function startSurfaces(redisUrl: string): Promise<void> {
+  redis = createRedis(redisUrl, { maxRetriesPerRequest: null });
+  producer = createProducer({ redis, prefix });
+  const [apiPort, ingestPort] = [await freePort(), await freePort()];
+  const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, QUEUES: 'edits', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
+  api = startApp('api', { ...common, PORT: String(apiPort), API_TOKENS: TOKEN, BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+  ingest = startApp('callback-ingest', {
+    ...common,
+    PORT: String(ingestPort),
+    CALLBACK_SECRETS: `whsec_older_secret_abcdef,${SECRET}`,
+    BODY_LIMIT_BYTES: String(BODY_LIMIT),
+  });
+  apiUrl = `http://127.0.0.1:${apiPort}`;
+  ingestUrl = `http://127.0.0.1:${ingestPort}`;
+  await Promise.all([api.waitFor('api listening'), ingest.waitFor('callback-ingest listening')]);
+}
+
+/** Stops what startSurfaces started. */
+export async function stopSurfaces(): Promise<void> {
+  await Promise.all([api?.stop(), ingest?.stop()]);
+  await producer?.close();
+  await redis?.quit();
+}
+
+/** The processes are still up. */
+export function processesUp(): boolean {
+  return api.child.exitCode === null && ingest.child.exitCode === null;
+}
