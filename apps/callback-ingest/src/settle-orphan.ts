@@ -34,17 +34,9 @@ export async function settleIfOrphan(
     completedAt: payload.completed_at,
   });
   if (price.costMicroUsd === 0) return 'free';
-  const settled = await ledger.settle({
-    queue: queue.name,
-    runId: payload.run_id,
-    model: data.model,
-    day: price.day,
-    costCenter: data.tags?.costCenter,
-    outcome: 'waste',
-    images: price.images,
-    costMicroUsd: price.costMicroUsd,
-    completedBy: 'callback',
-    pricing: price.pricing,
-  });
+  const settled = await ledger.settleWaste(
+    { queue: queue.name, runId: payload.run_id, model: data.model, costCenter: data.tags?.costCenter },
+    price,
+  );
   return settled ? 'waste' : 'already-settled';
 }

@@ -6,11 +6,9 @@ import {
   isSuccessStatus,
   isTerminalStatus,
   type ModelId,
-  parseUsdToMicro,
-  perImageMicroUsd,
-  priceOn,
+  priceTerminalRun,
   runFailure,
-  utcDay,
+  type TerminalRunCost,
 } from '@runflow-queue/shared';
 import { takePollSlot } from './admit-job.ts';
 import { type JobContext, park, saveData } from './job-context.ts';
@@ -22,12 +20,7 @@ import { settleSupersededRun } from './settle-superseded-run.ts';
 const OUTPUT_URL_LIFETIME_MS = 3 * 24 * 3600_000;
 
 /** A run in a terminal state, from a callback or a poll. */
-interface TerminalRun {
-  status: string;
-  output: unknown;
-  /** Runflow's own `cost` (USD string) when it gave one: polls carry it, callbacks do not. */
-  cost: string | number | null | undefined;
-  completedAt: string | null | undefined;
+interface TerminalRun extends TerminalRunCost {
   durationMs: number | null | undefined;
   failure: { failure_code?: unknown; failure_message?: unknown; output?: unknown };
 }
@@ -102,10 +95,8 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
   const succeeded = isSuccessStatus(run.status);
   const outputs = succeeded ? extractOutputs(run.output) : [];
   const completedAtMs = run.completedAt ? Date.parse(run.completedAt) : Number.NaN;
-  const day = utcDay(Number.isFinite(completedAtMs) ? completedAtMs : now);
-  const providerCost = parseUsdToMicro(run.cost);
-  const perImage = perImageMicroUsd(data.model as ModelId, data.input, day);
-  const costMicroUsd = providerCost ?? perImage * outputs.length;
+  // The one way a run is priced (orphans settled as waste use it too): the ledger must match billing.
+  const { day, images, costMicroUsd, pricing } = priceTerminalRun(data.model as ModelId, data.input, run, now);
 
   const settledNow = await deps.ledger.settle({
     queue: deps.queue,
@@ -114,19 +105,15 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
     day,
     costCenter: data.tags?.costCenter,
     outcome: succeeded ? 'completed' : 'failed',
-    images: outputs.length,
+    images,
     costMicroUsd,
     completedBy,
-    pricing: {
-      source: providerCost === undefined ? 'price-table' : 'provider',
-      perImageMicroUsd: perImage,
-      effectiveFrom: priceOn(data.model as ModelId, day).effectiveFrom,
-    },
+    pricing,
     budget: deps.governance.workload.budget
       ? { jobId: ctx.job.id as string, reservation: data.reservation, at: now }
       : undefined,
   });
-  ctx.log.info({ status: run.status, completedBy, costMicroUsd, images: outputs.length, settledNow }, 'run finished');
+  ctx.log.info({ status: run.status, completedBy, costMicroUsd, images, settledNow }, 'run finished');
   // Only after a resubmit: an earlier run of this job that billed is settled as waste.
   await settleSupersededRun(ctx);
   // Cancelled after submit (issue 8): the spend is settled above; the caller gets JOB_ABANDONED, not the result.

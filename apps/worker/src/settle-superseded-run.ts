@@ -23,18 +23,10 @@ export async function settleSupersededRun(ctx: JobContext): Promise<void> {
     deps.now(),
   );
   if (price.costMicroUsd === 0) return;
-  const settled = await deps.ledger.settle({
-    queue: deps.queue,
-    runId: other,
-    model: data.model,
-    day: price.day,
-    costCenter: data.tags?.costCenter,
-    outcome: 'waste',
-    images: price.images,
-    costMicroUsd: price.costMicroUsd,
-    completedBy: 'callback',
-    pricing: price.pricing,
-  });
+  const settled = await deps.ledger.settleWaste(
+    { queue: deps.queue, runId: other, model: data.model, costCenter: data.tags?.costCenter },
+    price,
+  );
   if (settled)
     ctx.log.warn(
       { orphanRunId: other, costMicroUsd: price.costMicroUsd },

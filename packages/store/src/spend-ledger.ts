@@ -1,4 +1,4 @@
-import type { CompletedBy } from '@runflow-queue/shared';
+import type { CompletedBy, PricedRun } from '@runflow-queue/shared';
 import { queueKeys, queuesKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './queue-budget.ts';
@@ -107,6 +107,25 @@ export class SpendLedger {
       ],
     );
     return settled === 1;
+  }
+
+  /**
+   * Settles a run that billed but that no job kept (an orphan of an ambiguous submit) as waste, once.
+   * Returns false when it had been settled before.
+   */
+  async settleWaste(
+    run: { queue: string; runId: string; model: string; costCenter?: string | undefined },
+    price: PricedRun,
+  ): Promise<boolean> {
+    return this.settle({
+      ...run,
+      day: price.day,
+      outcome: 'waste',
+      images: price.images,
+      costMicroUsd: price.costMicroUsd,
+      completedBy: 'callback',
+      pricing: price.pricing,
+    });
   }
 
   async registerQueue(queue: string): Promise<void> {
