@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { stopProcess, waitForHttp } from '@runflow-queue/testkit';
 
 // Our apps as real processes (`node apps/<app>/src/main.ts`), as they run in production: the bench
 // measures processes talking over sockets, not functions sharing an event loop.
@@ -55,27 +56,9 @@ export function waitForOutput(proc: AppProcess, text: string, timeoutMs = 20_000
   });
 }
 
-export async function waitForHttp(url: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if ((await fetch(url)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`${url} did not answer within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { waitForHttp };
 
 /** SIGTERM, then SIGKILL after `timeoutMs`; resolves with the exit code. */
-export async function stopApp(proc: AppProcess, timeoutMs = 15_000): Promise<number | null> {
-  const { child } = proc;
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await exited;
-  clearTimeout(timer);
-  return code;
+export function stopApp(proc: AppProcess, timeoutMs = 15_000): Promise<number | null> {
+  return stopProcess(proc.child, timeoutMs);
 }

@@ -7,11 +7,19 @@ import { createProducer } from '@runflow-queue/producer';
 import { startSim } from '@runflow-queue/runflow-sim';
 import { type EditJobData, type EditRequestInput, type EditResult, formatMicroUsd } from '@runflow-queue/shared';
 import { SpendLedger } from '@runflow-queue/store';
-import { freePort, type StartedRedis, startRedis, uniquePrefix, waitForRedis } from '@runflow-queue/testkit';
+import {
+  freePort,
+  type StartedRedis,
+  startRedis,
+  stopProcess,
+  uniquePrefix,
+  waitForHttp,
+  waitForRedis,
+} from '@runflow-queue/testkit';
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseDemoArgs } from './demo-args.ts';
-import { spawnApp, stopApp, waitForHttp } from './spawn-app.ts';
+import { spawnApp } from './spawn-app.ts';
 import { renderSummary, summarize } from './summarize.ts';
 
 const QUEUES = ['catalog', 'thumbnails'];
@@ -44,7 +52,7 @@ async function startDashboard(env: Record<string, string>): Promise<{ child: Chi
   );
   children.push(child);
   const url = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${url}/healthz`);
+  await waitForHttp(`${url}/healthz`, 15_000);
   console.log(`dashboard  ${url}/spend and ${url}/queues (user ${DASHBOARD_USER}, password ${DASHBOARD_PASSWORD})`);
   return { child, url };
 }
@@ -60,7 +68,7 @@ async function showDashboard(dashboard: { child: ChildProcess; url: string }, sp
   );
   console.log(`dashboard still running at ${dashboard.url}/spend — Ctrl-C to stop`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-  await stopApp(dashboard.child);
+  await stopProcess(dashboard.child);
 }
 
 function request(i: number): EditRequestInput {
@@ -110,7 +118,7 @@ children.push(
     pretty,
   ),
 );
-await waitForHttp(`http://127.0.0.1:${ingestPort}/healthz`);
+await waitForHttp(`http://127.0.0.1:${ingestPort}/healthz`, 15_000);
 const metricsPorts: number[] = [];
 for (let i = 0; i < args.workers; i += 1) {
   metricsPorts.push(await freePort());
@@ -182,7 +190,7 @@ for (;;) {
 }
 process.stdout.write('\n\n');
 
-await Promise.all(children.filter((child) => child !== dashboard?.child).map((child) => stopApp(child)));
+await Promise.all(children.filter((child) => child !== dashboard?.child).map((child) => stopProcess(child)));
 await sim.whenCallbacksSettled();
 const ledgerRows = await ledger.rows(QUEUES);
 const summary = await summarize(queues, enqueued, ledgerRows, sim.billing().totalMicroUsd, Date.now() - started);

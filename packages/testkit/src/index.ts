@@ -1,3 +1,4 @@
+export { stopProcess, waitForHttp } from './process-control.ts';
 export {
   freePort,
   type StartedRedis,
