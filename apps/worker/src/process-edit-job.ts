@@ -67,11 +67,11 @@ async function advance(ctx: JobContext): Promise<EditResult> {
 }
 
 /**
- * Parking and rate-limit signals pass through. A job that ends here (coded failure, or an unexpected
+ * The park signal passes through. A job that ends here (coded failure, or an unexpected
  * error on its last allowed attempt) gives back its budget reservation and in-flight slot.
  */
 async function onError(ctx: JobContext, error: unknown): Promise<unknown> {
-  if (error instanceof DelayedError || (error instanceof Error && error.message === 'bullmq:rateLimitExceeded')) {
+  if (error instanceof DelayedError) {
     return error;
   }
   const { job, deps } = ctx;
