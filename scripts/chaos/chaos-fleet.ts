@@ -45,7 +45,10 @@ export class ChaosFleet {
   #redis: SpawnedRedis;
   #ingest: AppProcess | undefined;
   readonly #workers = new Map<number, AppProcess>();
+  readonly #starting = new Set<number>();
   #nextWorker = 1;
+  /** Workers that exited (killed, crashed) or hung before they had started; each was replaced. */
+  workersDiedStarting = 0;
   #workloadsFile: string;
 
   private constructor(options: ChaosFleetOptions, redis: SpawnedRedis, sim: Sim, ingestPort: number) {
@@ -122,23 +125,46 @@ export class ChaosFleet {
     if (ingest) await killProcess(ingest);
   }
 
+  /**
+   * Starts a worker and resolves with its id once it has printed "worker started". A worker that dies
+   * (or hangs) during its start is a fault to count, not a crash of the run: it is counted in
+   * `workersDiedStarting` and replaced, up to 5 times in a row (a worker that cannot start at all,
+   * e.g. a config error, still fails the run, naming its log).
+   */
   async startWorker(): Promise<number> {
-    const id = this.#nextWorker++;
-    const worker = spawnApp(
-      'worker',
-      {
-        ...this.#common(),
-        RUNFLOW_BASE_URL: this.sim.url,
-        RUNFLOW_API_KEY: this.sim.apiKey,
-        CALLBACK_URL: this.callbackUrl,
-        WORKLOADS_FILE: this.#workloadsFile,
-        ...this.options.workerEnv,
-      },
-      join(this.options.logDir, `worker-${id}.log`),
-    );
-    this.#workers.set(id, worker);
-    await waitForOutput(worker, '"msg":"worker started"', 30_000);
-    return id;
+    for (let failures = 0; ; failures += 1) {
+      const id = this.#nextWorker++;
+      const worker = spawnApp(
+        'worker',
+        {
+          ...this.#common(),
+          RUNFLOW_BASE_URL: this.sim.url,
+          RUNFLOW_API_KEY: this.sim.apiKey,
+          CALLBACK_URL: this.callbackUrl,
+          WORKLOADS_FILE: this.#workloadsFile,
+          ...this.options.workerEnv,
+        },
+        join(this.options.logDir, `worker-${id}.log`),
+      );
+      this.#workers.set(id, worker);
+      this.#starting.add(id);
+      try {
+        await waitForOutput(worker, '"msg":"worker started"', 30_000);
+        return id;
+      } catch (error) {
+        this.#workers.delete(id);
+        await killProcess(worker);
+        this.workersDiedStarting += 1;
+        if (failures >= 4) throw error;
+      } finally {
+        this.#starting.delete(id);
+      }
+    }
+  }
+
+  /** Workers spawned that have not printed "worker started" yet. */
+  get startingWorkerIds(): number[] {
+    return [...this.#starting];
   }
 
   /** SIGKILL one worker (no chance to finish or park anything). */

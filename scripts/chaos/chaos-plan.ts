@@ -7,6 +7,7 @@ import { formatTable, type WorkloadsConfigInput } from '@runflow-queue/shared';
 
 export type ChaosEvent =
   | { atMs: number; kind: 'kill-worker' }
+  | { atMs: number; kind: 'kill-starting-worker' }
   | { atMs: number; kind: 'drain-worker' }
   | { atMs: number; kind: 'ingest-down'; forMs: number }
   | { atMs: number; kind: 'redis-restart'; downMs: number }
@@ -69,6 +70,7 @@ export function planChaos(options: PlanOptions): ChaosPlan {
   for (let t = at(0.1); t <= enqueueWindowMs + killEveryMs; t += killEveryMs)
     events.push({ atMs: t, kind: 'kill-worker' });
   events.push(
+    { atMs: at(0.15), kind: 'kill-starting-worker' },
     { atMs: at(0.2), kind: 'rate-limit-burst', forMs: 1_000, probability: 0.2 },
     { atMs: at(0.3), kind: 'ingest-down', forMs: ingestDownMs },
     { atMs: at(0.45), kind: 'rotate-secret' },
@@ -129,6 +131,8 @@ function describeEvent(event: ChaosEvent): [string, string] {
   switch (event.kind) {
     case 'kill-worker':
       return ['SIGKILL a random worker', 'a new one starts at once'];
+    case 'kill-starting-worker':
+      return ['SIGKILL a worker during its start', 'counted as died-starting; a new one starts'];
     case 'drain-worker':
       return ['SIGTERM a worker (deploy)', 'must exit 0 within SHUTDOWN_GRACE_MS; a new one starts'];
     case 'ingest-down':

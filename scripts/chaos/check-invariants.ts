@@ -20,7 +20,16 @@ export interface RunObservations {
   drains: { code: number | null; signal: string | null; ms: number }[];
   /** Jobs active right after the last worker stopped. */
   activeAfterShutdown: number;
-  processFaults: { workersKilled: number; workersDrained: number; ingestDownMs: number; redisRestarts: number };
+  processFaults: {
+    workersKilled: number;
+    /** Workers that exited or hung before "worker started" (killed during their start): each replaced. */
+    workersDiedStarting: number;
+    workersDrained: number;
+    ingestDownMs: number;
+    redisRestarts: number;
+  };
+  /** Fault events that could not be carried out (the run still finishes; the verdict fails). */
+  scheduleErrors: string[];
   elapsedMs: number;
 }
 
@@ -78,6 +87,7 @@ export interface ChaosReport {
   completedByPoll: number;
   faultsInjected: Record<string, number>;
   processFaults: RunObservations['processFaults'];
+  scheduleErrors: string[];
   rateLimit: { configuredPerSecond: number; burst: number; maxRequestsInOneSecond: number };
   budget: {
     queue: string;
@@ -348,6 +358,7 @@ export function checkInvariants(plan: ChaosPlan, facts: ChaosFacts, seen: RunObs
     completedByPoll,
     faultsInjected: facts.simStats.faultsInjected,
     processFaults: seen.processFaults,
+    scheduleErrors: seen.scheduleErrors,
     rateLimit: { configuredPerSecond, burst, maxRequestsInOneSecond },
     budget,
     producer: {
@@ -364,6 +375,6 @@ export function checkInvariants(plan: ChaosPlan, facts: ChaosFacts, seen: RunObs
     },
     elapsedMs: seen.elapsedMs,
     invariants,
-    ok: invariants.every((v) => v.holds),
+    ok: invariants.every((v) => v.holds) && seen.scheduleErrors.length === 0,
   };
 }

@@ -33,9 +33,10 @@ export function renderReport(r: ChaosReport): string {
     ],
     ['completed by callback / by poll', `${r.completedByCallback} / ${r.completedByPoll}`],
     [
-      'process faults: workers killed / drained, ingest down, Redis restarts',
-      `${r.processFaults.workersKilled} / ${r.processFaults.workersDrained}, ${(r.processFaults.ingestDownMs / 1000).toFixed(0)} s, ${r.processFaults.redisRestarts}`,
+      'process faults: workers killed (of them during start) / drained, ingest down, Redis restarts',
+      `${r.processFaults.workersKilled} (${r.processFaults.workersDiedStarting}) / ${r.processFaults.workersDrained}, ${(r.processFaults.ingestDownMs / 1000).toFixed(0)} s, ${r.processFaults.redisRestarts}`,
     ],
+    ['fault events that failed', r.scheduleErrors.length === 0 ? 'none' : r.scheduleErrors.join('; ')],
     [
       'simulator faults injected',
       Object.entries(r.faultsInjected)

@@ -83,7 +83,8 @@ export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<
     slowestProducerCallMs: 0,
     drains: [],
     activeAfterShutdown: 0,
-    processFaults: { workersKilled: 0, workersDrained: 0, ingestDownMs: 0, redisRestarts: 0 },
+    processFaults: { workersKilled: 0, workersDiedStarting: 0, workersDrained: 0, ingestDownMs: 0, redisRestarts: 0 },
+    scheduleErrors: [],
     elapsedMs: 0,
   };
   try {
@@ -101,6 +102,7 @@ export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<
     await Promise.race([fleet.sim.whenCallbacksSettled(), sleep(60_000)]);
 
     const drains = await fleet.drainAllWorkers();
+    seen.processFaults.workersDiedStarting = fleet.workersDiedStarting;
     seen.drains.push(...drains);
     seen.activeAfterShutdown = (await Promise.all(queues.map((q) => q.getActiveCount()))).reduce((a, b) => a + b, 0);
     seen.elapsedMs = Date.now() - started;
@@ -181,62 +183,84 @@ async function runSchedule(
   const at = () => `${((Date.now() - clock) / 1000).toFixed(1)} s`;
   for (const event of events) {
     await sleep(clock + event.atMs - Date.now());
+    // Each event is handled where it starts: one that fails is recorded (and fails the verdict), never
+    // left as an unhandled rejection while later events are still waiting their turn.
     running.push(
-      (async () => {
-        switch (event.kind) {
-          case 'kill-worker': {
-            const ids = fleet.workerIds;
-            if (ids.length === 0) return;
-            const id = ids[Math.floor(Math.random() * ids.length)];
-            await fleet.killWorker(id);
-            seen.processFaults.workersKilled += 1;
-            await fleet.startWorker();
-            return;
-          }
-          case 'drain-worker': {
-            const id = fleet.workerIds[0];
-            if (id === undefined) return;
-            log(`${at()}: SIGTERM worker ${id}`);
-            const exit = await fleet.drainWorker(id);
-            seen.drains.push(exit);
-            seen.processFaults.workersDrained += 1;
-            log(`${at()}: worker ${id} exited ${exit.code ?? exit.signal} after ${exit.ms} ms`);
-            await fleet.startWorker();
-            return;
-          }
-          case 'ingest-down': {
-            log(`${at()}: callback-ingest killed for ${event.forMs / 1000} s`);
-            await fleet.killIngest();
-            await sleep(event.forMs);
-            await fleet.startIngest();
-            seen.processFaults.ingestDownMs += event.forMs;
-            log(`${at()}: callback-ingest back`);
-            return;
-          }
-          case 'redis-restart': {
-            log(`${at()}: Redis stopping for ${event.downMs / 1000} s`);
-            await fleet.restartRedis(event.downMs);
-            seen.processFaults.redisRestarts += 1;
-            log(`${at()}: Redis back (AOF reloaded)`);
-            return;
-          }
-          case 'rate-limit-burst': {
-            log(`${at()}: 429 burst (${event.probability * 100}% for ${event.forMs / 1000} s)`);
-            fleet.sim.setFaults({ createRateLimited: event.probability, getRateLimited: event.probability });
-            await sleep(event.forMs);
-            fleet.sim.setFaults({ createRateLimited: 0, getRateLimited: 0 });
-            return;
-          }
-          case 'rotate-secret': {
-            log(`${at()}: simulator now signs with the second secret`);
-            fleet.sim.setSigningSecret(SECRETS[1]);
-            return;
-          }
-        }
-      })(),
+      runEvent(event).catch((error: unknown) => {
+        const message = `${event.kind} at ${at()}: ${(error as Error)?.message ?? String(error)}`;
+        seen.scheduleErrors.push(message);
+        log(`fault event failed: ${message}`);
+      }),
     );
   }
   await Promise.all(running);
+
+  async function runEvent(event: ChaosEvent): Promise<void> {
+    switch (event.kind) {
+      case 'kill-starting-worker': {
+        // A worker SIGKILLed before it has started (a node evicted during a rollout): the fleet
+        // counts it as died-starting and replaces it.
+        const starting = fleet.startWorker();
+        const [id] = fleet.startingWorkerIds.slice(-1);
+        await sleep(200); // past the spawn, inside module loading and the Redis connect
+        if (fleet.startingWorkerIds.includes(id)) {
+          await fleet.killWorker(id);
+          seen.processFaults.workersKilled += 1;
+          log(`${at()}: SIGKILL worker ${id} during its start`);
+        }
+        await starting;
+        return;
+      }
+      case 'kill-worker': {
+        const ids = fleet.workerIds;
+        if (ids.length === 0) return;
+        const id = ids[Math.floor(Math.random() * ids.length)];
+        await fleet.killWorker(id);
+        seen.processFaults.workersKilled += 1;
+        await fleet.startWorker();
+        return;
+      }
+      case 'drain-worker': {
+        const id = fleet.workerIds[0];
+        if (id === undefined) return;
+        log(`${at()}: SIGTERM worker ${id}`);
+        const exit = await fleet.drainWorker(id);
+        seen.drains.push(exit);
+        seen.processFaults.workersDrained += 1;
+        log(`${at()}: worker ${id} exited ${exit.code ?? exit.signal} after ${exit.ms} ms`);
+        await fleet.startWorker();
+        return;
+      }
+      case 'ingest-down': {
+        log(`${at()}: callback-ingest killed for ${event.forMs / 1000} s`);
+        await fleet.killIngest();
+        await sleep(event.forMs);
+        await fleet.startIngest();
+        seen.processFaults.ingestDownMs += event.forMs;
+        log(`${at()}: callback-ingest back`);
+        return;
+      }
+      case 'redis-restart': {
+        log(`${at()}: Redis stopping for ${event.downMs / 1000} s`);
+        await fleet.restartRedis(event.downMs);
+        seen.processFaults.redisRestarts += 1;
+        log(`${at()}: Redis back (AOF reloaded)`);
+        return;
+      }
+      case 'rate-limit-burst': {
+        log(`${at()}: 429 burst (${event.probability * 100}% for ${event.forMs / 1000} s)`);
+        fleet.sim.setFaults({ createRateLimited: event.probability, getRateLimited: event.probability });
+        await sleep(event.forMs);
+        fleet.sim.setFaults({ createRateLimited: 0, getRateLimited: 0 });
+        return;
+      }
+      case 'rotate-secret': {
+        log(`${at()}: simulator now signs with the second secret`);
+        fleet.sim.setSigningSecret(SECRETS[1]);
+        return;
+      }
+    }
+  }
 }
 
 async function waitForAllFinished(

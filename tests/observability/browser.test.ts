@@ -16,6 +16,12 @@ const USER = 'operator';
 const PASSWORD = 'correct-horse-battery';
 const TOKEN = 'dashboard-token-0123456789abcdef';
 const SECRET_IN_URL = 's3cr3t-webhook-token';
+/**
+ * How long the page may take to show what a step waits for. Rendering Bull Board's React app while a
+ * fleet runs beside it takes seconds on a loaded 2-core machine; every wait below is on what the page
+ * really shows (an element, a text), so a long bound costs nothing when the machine is fast.
+ */
+const UI_WAIT = { timeout: 30_000, interval: 100 };
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
@@ -123,7 +129,7 @@ afterAll(async () => {
   await fleet?.close();
 });
 
-describe('dashboard in a real browser, after real jobs', () => {
+describe('dashboard in a real browser, after real jobs', { timeout: 120_000 }, () => {
   it('refuses a browser without credentials, or with wrong ones, with 401 and a Basic challenge', async () => {
     const anonymous = await browser.newContext();
     try {
@@ -161,12 +167,10 @@ describe('dashboard in a real browser, after real jobs', () => {
       const counts = await fleet.producer.queue(name).getJobCounts('completed', 'failed');
       const card = page.locator('[class*="queueCard"]').filter({ has: page.locator(`a[title="${name}"]`) });
       await expect
-        .poll(() => card.getByRole('button', { name: `${counts.completed + counts.failed} Jobs` }).count(), {
-          timeout: 15_000,
-        })
+        .poll(() => card.getByRole('button', { name: `${counts.completed + counts.failed} Jobs` }).count(), UI_WAIT)
         .toBe(1);
       if (counts.failed > 0)
-        await expect.poll(() => card.textContent()).toMatch(new RegExp(`failed\\s*${counts.failed}`, 'i'));
+        await expect.poll(() => card.textContent(), UI_WAIT).toMatch(new RegExp(`failed\\s*${counts.failed}`, 'i'));
     }
     const thumbs = await fleet.producer.queue('thumbs').getJobCounts('failed');
     expect(thumbs.failed).toBeGreaterThanOrEqual(2); // the two MODEL_NOT_ALLOWED jobs
@@ -176,25 +180,25 @@ describe('dashboard in a real browser, after real jobs', () => {
   it('shows a queue with its throughput chart, each job with its step and run id, data redacted', async () => {
     const catalog = await fleet.producer.queue('catalog').getJobCounts('completed');
     await page.goto(`${url}/queues/queue/catalog?status=completed`);
-    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), UI_WAIT).toBe(1);
     await expect
-      .poll(() => page.locator('li[class*="completed"]').first().textContent(), { timeout: 15_000 })
+      .poll(() => page.locator('li[class*="completed"]').first().textContent(), UI_WAIT)
       .toContain(String(catalog.completed));
     await page.getByRole('tab', { name: 'Progress' }).first().click();
-    await expect.poll(() => page.locator('main').textContent()).toMatch(/step:\s*"submitted"/);
-    await expect.poll(() => page.locator('main').textContent()).toMatch(/runId:\s*"[0-9a-f-]{20,}"/);
+    await expect.poll(() => page.locator('main').textContent(), UI_WAIT).toMatch(/step:\s*"submitted"/);
+    await expect.poll(() => page.locator('main').textContent(), UI_WAIT).toMatch(/runId:\s*"[0-9a-f-]{20,}"/);
     await page.screenshot({ path: `${SHOTS}/board-queue-progress.png` });
 
     const job = await fleet.producer.queue('catalog').getJob(webhookJobId);
     expect(job?.data.notifyUrl).toContain(SECRET_IN_URL); // stored as given…
     await page.goto(`${url}/queues/queue/catalog/${webhookJobId}`);
-    await expect.poll(() => page.locator('main').textContent(), { timeout: 15_000 }).toContain('token=[redacted]');
+    await expect.poll(() => page.locator('main').textContent(), UI_WAIT).toContain('token=[redacted]');
     expect(await page.content()).not.toContain(SECRET_IN_URL); // …shown redacted
     await page.screenshot({ path: `${SHOTS}/board-job-redacted.png` });
 
     // Read-only queue: nothing to retry, clean or add.
     await page.goto(`${url}/queues/queue/thumbs?status=failed`);
-    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), UI_WAIT).toBe(1);
     expect(await page.getByRole('button', { name: 'Retry all' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Clean all' }).count()).toBe(0);
   });
@@ -214,12 +218,16 @@ describe('dashboard in a real browser, after real jobs', () => {
     const jobs = fleet.producer.queue('catalog');
     const countBefore = (await jobs.getJobCounts('completed')).completed;
     await page.goto(`${url}/queues/queue/catalog`);
-    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), { timeout: 15_000 }).toBe(1);
+    await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), UI_WAIT).toBe(1);
     // The queue's actions menu (⋮ by the status tabs); the header's menu is the other one.
     await page.locator('button[aria-haspopup]').last().click();
     await page.getByText('Add job').first().click();
-    // Prefilled from the schema's example: a valid nano-banana-pro edit.
-    await expect.poll(() => page.getByText('put the product on a marble table').count()).toBeGreaterThan(0);
+    // Prefilled from the schema's example: a valid nano-banana-pro edit. Wait for the form itself to be
+    // rendered and filled (the editor loads the schema after the dialog opens).
+    await page
+      .getByText('put the product on a marble table')
+      .first()
+      .waitFor({ state: 'visible', ...UI_WAIT });
     await page.screenshot({ path: `${SHOTS}/board-add-job.png` });
     await page.getByRole('button', { name: 'Add', exact: true }).click();
     await waitFor(
