@@ -86,6 +86,8 @@ export interface ChaosReport {
   completedByCallback: number;
   completedByPoll: number;
   faultsInjected: Record<string, number>;
+  /** Requests the simulator answered (or reset): the opportunities its request faults had. */
+  simRequests: { create: number; get: number; search: number };
   processFaults: RunObservations['processFaults'];
   scheduleErrors: string[];
   rateLimit: { configuredPerSecond: number; burst: number; maxRequestsInOneSecond: number };
@@ -357,6 +359,11 @@ export function checkInvariants(plan: ChaosPlan, facts: ChaosFacts, seen: RunObs
     completedByCallback: completed.length - completedByPoll,
     completedByPoll,
     faultsInjected: facts.simStats.faultsInjected,
+    simRequests: {
+      create: facts.simStats.createRequests,
+      get: facts.simStats.getRequests,
+      search: facts.simStats.searchRequests,
+    },
     processFaults: seen.processFaults,
     scheduleErrors: seen.scheduleErrors,
     rateLimit: { configuredPerSecond, burst, maxRequestsInOneSecond },

@@ -38,6 +38,10 @@ export function renderReport(r: ChaosReport): string {
     ],
     ['fault events that failed', r.scheduleErrors.length === 0 ? 'none' : r.scheduleErrors.join('; ')],
     [
+      'simulator requests: create / get / search',
+      `${r.simRequests.create} / ${r.simRequests.get} / ${r.simRequests.search}`,
+    ],
+    [
       'simulator faults injected',
       Object.entries(r.faultsInjected)
         .filter(([, n]) => n > 0)

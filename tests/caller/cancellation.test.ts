@@ -82,6 +82,9 @@ describe('cancellation', () => {
         },
       },
     });
+    // Callbacks held: once the worker lets go, the job stays parked (no result to wake it) until the
+    // cancel has judged it. A callback landing first would let the job finish before it is looked at.
+    f.sim.holdCallbacks(true);
     const handle = await f.producer.enqueueEdit('edits', proEdit());
     await waitFor(async () => f.sim.stats().runsCreated === 1, 5_000, 'run created');
     expect(await f.producer.cancelEdit('edits', handle.id, { waitActiveMs: 300 })).toMatchObject({ outcome: 'busy' });
@@ -90,6 +93,7 @@ describe('cancellation', () => {
     const cancelling = f.producer.cancelEdit('edits', handle.id, { waitActiveMs: 5_000 });
     setTimeout(() => release?.(), 200);
     expect(await cancelling).toMatchObject({ outcome: 'abandoned', step: 'submitted' });
+    await releaseHeldCallbacks(f);
     const error = await handle.result({ timeoutMs: 10_000 }).catch((e: unknown) => e);
     expect((error as EditFailedError).code).toBe('JOB_ABANDONED');
     expect(await f.ledger.totalMicroUsd(['edits'])).toBe(f.sim.billing().totalMicroUsd);

@@ -30,7 +30,12 @@ describe('chaos (small run)', () => {
       differenceMicroUsd: 0,
     });
     expect(report.ledgerMicroUsd).toBe(report.simBilledMicroUsd);
-    // Every fault kind actually happened.
+    // Every fault kind actually happened: the simulator's faults are stratified (one per 1/rate
+    // opportunities), so they did as long as the run gave each kind enough opportunities.
+    expect(report.simRequests.get + report.simRequests.search).toBeGreaterThanOrEqual(
+      1 / (plan.faults.getServerError ?? 1),
+    );
+    expect(report.simRequests.create).toBeGreaterThanOrEqual(1 / (plan.faults.createServerError ?? 1));
     for (const kind of [
       'createServerError',
       'getServerError',

@@ -4,13 +4,53 @@ import type { SimContext } from './sim-context.ts';
 import type { FaultKind, SimFaults } from './sim-options.ts';
 import type { SimCounters } from './stats.ts';
 
-/** Rolls one fault and counts it when it fires. */
+/** Where one fault kind is in its sequence of opportunities (see rollFault). */
+interface Stratum {
+  probability: number;
+  /** Opportunities seen since the probability was set. */
+  seen: number;
+  /** Start of the current block of 1/probability opportunities, and where in it the fault falls. */
+  blockStart: number;
+  fireAt: number;
+}
+
+/** Per simulator (its counters object), per fault kind. */
+const strata = new WeakMap<SimCounters, Map<FaultKind, Stratum>>();
+
+/**
+ * Rolls one fault and counts it when it fires. Stratified, not independent: every block of
+ * 1/probability opportunities gets exactly one fault, at a random place in the block. The rate is
+ * the configured one and the places are random, but the count after n opportunities is within one of
+ * n × probability — so a run long enough to meet a fault kind a few times always does (independent
+ * draws at 3 % leave 100 opportunities fault-free one time in 21). Probability 0 never fires, 1
+ * always; a new probability starts a new sequence.
+ */
 export function rollFault(faults: SimFaults, kind: FaultKind, counters: SimCounters): boolean {
   const probability = faults[kind];
   if (probability <= 0) return false;
-  const fired = probability >= 1 || Math.random() < probability;
+  const fired = probability >= 1 || nextInStratum(counters, kind, probability);
   if (fired) counters.faultsInjected[kind] += 1;
   return fired;
+}
+
+function nextInStratum(counters: SimCounters, kind: FaultKind, probability: number): boolean {
+  let kinds = strata.get(counters);
+  if (!kinds) {
+    kinds = new Map();
+    strata.set(counters, kinds);
+  }
+  const blockLength = 1 / probability;
+  let stratum = kinds.get(kind);
+  if (!stratum || stratum.probability !== probability) {
+    stratum = { probability, seen: 0, blockStart: 0, fireAt: Math.random() * blockLength };
+    kinds.set(kind, stratum);
+  }
+  const index = stratum.seen;
+  stratum.seen += 1;
+  if (index < stratum.fireAt) return false;
+  stratum.blockStart += blockLength;
+  stratum.fireAt = stratum.blockStart + Math.random() * blockLength;
+  return true;
 }
 
 export interface InjectedError {
