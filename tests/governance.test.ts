@@ -5,7 +5,7 @@ import type { WorkloadsConfigInput } from '@runflow-queue/shared';
 import { failureCode } from '@runflow-queue/shared';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, nb2Edit, proEdit, startFleet, waitFor } from './support/fleet.ts';
-import { exited, spawnWorker } from './support/worker-process.ts';
+import { spawnWorker } from './support/worker-process.ts';
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -49,8 +49,7 @@ describe('budgets bind before money moves', () => {
       expect(new Set(failed.map((job) => failureCode(job.failedReason)))).toEqual(new Set(['BUDGET_EXCEEDED']));
       expect(failed[0].failedReason).toMatch(/daily budget of \$1\.000000/);
     } finally {
-      for (const worker of workers) worker.kill('SIGTERM');
-      await Promise.all(workers.map(exited));
+      await Promise.all(workers.map((worker) => worker.stop()));
     }
     expect(f.sim.stats().runsCreated).toBe(6);
     expect(f.sim.billing().totalMicroUsd).toBe(900_000);

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, proEdit, startFleet, waitFor } from './support/fleet.ts';
-import { exited, spawnWorker } from './support/worker-process.ts';
+import { spawnWorker } from './support/worker-process.ts';
 
 let fleet: Fleet | undefined;
 afterEach(async () => {
@@ -20,11 +20,10 @@ describe('worker processes', () => {
     const queue = f.producer.queue('edits');
     await waitFor(async () => (await queue.getActiveCount()) > 0, 15_000, 'active jobs');
     const signalled = Date.now();
-    first.kill('SIGTERM');
-    const { code } = await exited(first);
+    const { code } = await first.stop();
     expect(code).toBe(0);
     expect(Date.now() - signalled).toBeLessThan(10_000);
-    expect(first.logs.join('')).toContain('worker stopped');
+    expect(first.output()).toContain('worker stopped');
     // Nothing was left active for the stalled-job checker to rescue.
     expect(await queue.getActiveCount()).toBe(0);
 
@@ -32,8 +31,7 @@ describe('worker processes', () => {
     try {
       await waitFor(async () => (await queue.getCompletedCount()) === handles.length, 40_000, 'all completed');
     } finally {
-      second.kill('SIGTERM');
-      await exited(second);
+      await second.stop();
     }
     expect(await queue.getFailedCount()).toBe(0);
     expect(f.sim.stats().runsCreated).toBe(handles.length);

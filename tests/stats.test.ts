@@ -1,5 +1,5 @@
+import { parseWorkloads } from '@runflow-queue/runtime';
 import { collectStats, renderStats } from '@runflow-queue/stats';
-import { parseWorkloads } from '@runflow-queue/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, nb2Edit, proEdit, startFleet, waitFor } from './support/fleet.ts';
 

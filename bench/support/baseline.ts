@@ -1,11 +1,9 @@
-import { spawn } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { spawnScript } from '@runflow-queue/runtime';
 import { uniquePrefix } from '@runflow-queue/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { type AppProcess, stopApp, waitForOutput } from './spawn-app.ts';
 
 const MAIN = fileURLToPath(new URL('./baseline-worker.ts', import.meta.url));
 
@@ -44,10 +42,10 @@ export async function runBaseline(options: {
         })),
       );
     }
-    const log = createWriteStream(join(options.logDir, `baseline-${options.mode}.log`), { flags: 'a' });
-    const child = spawn(process.execPath, [MAIN], {
-      env: {
-        PATH: process.env.PATH,
+    const proc = spawnScript(
+      `baseline-${options.mode}`,
+      MAIN,
+      {
         MODE: options.mode,
         REDIS_URL: options.redisUrl,
         PREFIX: prefix,
@@ -56,15 +54,12 @@ export async function runBaseline(options: {
         RUNFLOW_BASE_URL: options.runflow?.baseUrl ?? '',
         RUNFLOW_API_KEY: options.runflow?.apiKey ?? '',
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stdout?.pipe(log);
-    child.stderr?.pipe(log);
-    const proc: AppProcess = { app: 'worker', child, logFile: join(options.logDir, `baseline-${options.mode}.log`) };
+      { logFile: join(options.logDir, `baseline-${options.mode}.log`) },
+    );
     const started = performance.now();
     const samples: { atMs: number; finished: number }[] = [];
     try {
-      await waitForOutput(proc, 'baseline worker ready');
+      await proc.waitFor('baseline worker ready');
       const deadline = started + (options.timeoutMs ?? 300_000);
       for (;;) {
         const finished = await queue.getCompletedCount();
@@ -74,7 +69,7 @@ export async function runBaseline(options: {
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     } finally {
-      await stopApp(proc);
+      await proc.stop();
     }
     const wallMs = performance.now() - started;
     return { jobs: options.jobs, wallMs, jobsPerSecond: steadyRate(samples, options.jobs) };

@@ -2,10 +2,10 @@ import { join } from 'node:path';
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { type LatencyRangeMs, type Sim, type SimOptions, startSim } from '@runflow-queue/runflow-sim';
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import type { EditRequestInput } from '@runflow-queue/shared';
-import { freePort, uniquePrefix } from '@runflow-queue/testkit';
+import { freePort, uniquePrefix, waitForHttp } from '@runflow-queue/testkit';
 import { type LatencyProxy, startLatencyProxy } from './latency-proxy.ts';
-import { type AppProcess, spawnApp, stopApp, waitForHttp, waitForOutput } from './spawn-app.ts';
 
 // The shared runner of the scenarios: the simulator in-process (its counters and billing readable
 // directly), optionally behind a latency proxy, callback-ingest and N workers as real processes, one
@@ -59,7 +59,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const producer = createProducer({ redis: options.redisUrl, prefix });
   const common = { REDIS_URL: options.redisUrl, REDIS_PREFIX: prefix, QUEUES: queues.join(','), LOG_LEVEL: 'info' };
   const close = async () => {
-    await Promise.all(processes.map((proc) => stopApp(proc)));
+    await Promise.all(processes.map((proc) => proc.stop()));
     await producer.close();
     await proxy?.close();
     await sim.close();
@@ -70,7 +70,7 @@ export async function startStack(options: StackOptions): Promise<Stack> {
     const ingest = spawnApp(
       'callback-ingest',
       { ...common, HOST: '127.0.0.1', PORT: String(ingestPort), CALLBACK_SECRETS: SECRET },
-      join(options.logDir, `${options.label}-ingest.log`),
+      { logFile: join(options.logDir, `${options.label}-ingest.log`) },
     );
     processes.push(ingest);
     await waitForHttp(`http://127.0.0.1:${ingestPort}/readyz`);
@@ -84,11 +84,11 @@ export async function startStack(options: StackOptions): Promise<Stack> {
           ...(options.callbacks === false ? {} : { CALLBACK_URL: `http://127.0.0.1:${ingestPort}${CALLBACK_PATH}` }),
           ...options.workerEnv,
         },
-        join(options.logDir, `${options.label}-worker-${i + 1}.log`),
+        { logFile: join(options.logDir, `${options.label}-worker-${i + 1}.log`) },
       ),
     );
     processes.push(...workers);
-    await Promise.all(workers.map((worker) => waitForOutput(worker, '"msg":"worker started"')));
+    await Promise.all(workers.map((worker) => worker.waitFor('"msg":"worker started"')));
     return {
       prefix,
       queues,

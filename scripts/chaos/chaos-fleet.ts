@@ -2,9 +2,9 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { type Sim, type SimOptions, startSim } from '@runflow-queue/runflow-sim';
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import type { WorkloadsConfigInput } from '@runflow-queue/shared';
-import { freePort, spawnRedisServer, uniquePrefix } from '@runflow-queue/testkit';
-import { type AppProcess, spawnApp, stopApp, waitForHttp, waitForOutput } from '../../bench/support/spawn-app.ts';
+import { freePort, spawnRedisServer, uniquePrefix, waitForHttp } from '@runflow-queue/testkit';
 
 // The fleet a chaos run breaks: a redis-server it owns (AOF on, so it can be restarted without losing
 // data), the simulator in this process (its billing and runs readable directly), callback-ingest and
@@ -112,7 +112,7 @@ export class ChaosFleet {
         PORT: String(this.ingestPort),
         CALLBACK_SECRETS: this.options.secrets.join(','),
       },
-      join(this.options.logDir, 'ingest.log'),
+      { logFile: join(this.options.logDir, 'ingest.log'), keepBytes: 64_000 },
     );
     this.#ingest = ingest;
     await waitForHttp(`http://127.0.0.1:${this.ingestPort}/healthz`);
@@ -122,7 +122,7 @@ export class ChaosFleet {
   async killIngest(): Promise<void> {
     const ingest = this.#ingest;
     this.#ingest = undefined;
-    if (ingest) await killProcess(ingest);
+    if (ingest) await ingest.kill();
   }
 
   /**
@@ -144,16 +144,16 @@ export class ChaosFleet {
           WORKLOADS_FILE: this.#workloadsFile,
           ...this.options.workerEnv,
         },
-        join(this.options.logDir, `worker-${id}.log`),
+        { logFile: join(this.options.logDir, `worker-${id}.log`), keepBytes: 64_000 },
       );
       this.#workers.set(id, worker);
       this.#starting.add(id);
       try {
-        await waitForOutput(worker, '"msg":"worker started"', 30_000);
+        await worker.waitFor('"msg":"worker started"', 30_000);
         return id;
       } catch (error) {
         this.#workers.delete(id);
-        await killProcess(worker);
+        await worker.kill();
         this.workersDiedStarting += 1;
         if (failures >= 4) throw error;
       } finally {
@@ -171,7 +171,7 @@ export class ChaosFleet {
   async killWorker(id: number): Promise<void> {
     const worker = this.#workers.get(id);
     this.#workers.delete(id);
-    if (worker) await killProcess(worker);
+    if (worker) await worker.kill();
   }
 
   /** SIGTERM one worker, as a deploy does; resolves with how it exited and how long it took. */
@@ -195,9 +195,9 @@ export class ChaosFleet {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.#workers.values()].map((worker) => stopApp(worker, 5_000)));
+    await Promise.all([...this.#workers.values()].map((worker) => worker.stop(5_000)));
     this.#workers.clear();
-    if (this.#ingest) await stopApp(this.#ingest, 5_000);
+    if (this.#ingest) await this.#ingest.stop(5_000);
     this.#ingest = undefined;
     await this.sim.close();
     await this.#redis.stop();
@@ -205,27 +205,9 @@ export class ChaosFleet {
   }
 }
 
-async function killProcess(proc: AppProcess): Promise<void> {
-  const { child } = proc;
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-}
-
+/** SIGTERM (SIGKILL after a minute: a worker that ignores its grace would hang the run); how it exited, how long it took. */
 async function terminate(proc: AppProcess): Promise<StoppedProcess> {
-  const { child } = proc;
   const started = Date.now();
-  if (child.exitCode !== null || child.signalCode !== null) {
-    return { code: child.exitCode, signal: child.signalCode, ms: 0 };
-  }
-  const exited = new Promise<StoppedProcess>((resolve) =>
-    child.once('exit', (code, signal) => resolve({ code, signal, ms: Date.now() - started })),
-  );
-  child.kill('SIGTERM');
-  // A worker that ignores its grace period would hang the run: SIGKILL it after a minute and report it.
-  const timer = setTimeout(() => child.kill('SIGKILL'), 60_000);
-  const result = await exited;
-  clearTimeout(timer);
-  return result;
+  const { code, signal } = await proc.stop(60_000);
+  return { code, signal, ms: Date.now() - started };
 }

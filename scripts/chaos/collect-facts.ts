@@ -1,7 +1,7 @@
 import type { Sim, SimBilling, SimRun, SimStats } from '@runflow-queue/runflow-sim';
 import type { EditJobData, EditResult } from '@runflow-queue/shared';
-import { bullPrefix, CallbackInbox, type LedgerRow, queueKeys, queueTag, SpendLedger } from '@runflow-queue/store';
-import { type Job, Queue } from 'bullmq';
+import { CallbackInbox, type LedgerRow, openQueue, queueKeys, queueTag, SpendLedger } from '@runflow-queue/store';
+import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
 // Everything the invariant checks look at, read once at the end of a run: every job of the queues,
@@ -81,8 +81,7 @@ export async function collectFacts(redisUrl: string, prefix: string, queues: str
 }
 
 async function readJobs(redis: Redis, prefix: string, name: string): Promise<JobFact[]> {
-  const queue = new Queue<EditJobData, EditResult>(name, { connection: redis, prefix: bullPrefix(prefix, name) });
-  queue.on('error', () => {});
+  const queue = openQueue(redis, prefix, name);
   const facts: JobFact[] = [];
   try {
     for (const state of JOB_STATES) {

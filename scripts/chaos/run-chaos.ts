@@ -1,7 +1,7 @@
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import type { EditJobData, EditRequestInput } from '@runflow-queue/shared';
-import { bullPrefix } from '@runflow-queue/store';
-import { Queue } from 'bullmq';
+import { openQueue } from '@runflow-queue/store';
+import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChaosFleet } from './chaos-fleet.ts';
 import type { ChaosEvent, ChaosPlan } from './chaos-plan.ts';
@@ -71,10 +71,7 @@ export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<
   const producer = createProducer({ redis: fleet.redisUrl, prefix: fleet.prefix });
   const monitor = new Redis(fleet.redisUrl, { maxRetriesPerRequest: null });
   monitor.on('error', () => {});
-  const queues = plan.queues.map(
-    (name) => new Queue<EditJobData>(name, { connection: monitor, prefix: bullPrefix(fleet.prefix, name) }),
-  );
-  for (const queue of queues) queue.on('error', () => {});
+  const queues = plan.queues.map((name) => openQueue(monitor, fleet.prefix, name));
 
   const seen: RunObservations = {
     accepted: new Set(),

@@ -1,10 +1,10 @@
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { signBody } from '@runflow-queue/runflow-sim';
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { RunflowQueueError } from '@runflow-queue/shared';
 import { createRedis, type RedisClient } from '@runflow-queue/store';
 import { freePort, uniquePrefix } from '@runflow-queue/testkit';
-import { type AppProcess, startApp } from '../reliability/support/app-process.ts';
 
 // The harness of the bad-input catalogue: the three surfaces (the producer in this process, the HTTP
 // API and callback-ingest as real processes), helpers that turn each response into {status, code},
@@ -146,8 +146,8 @@ export async function startSurfaces(redisUrl: string): Promise<void> {
   producer = createProducer({ redis, prefix });
   const [apiPort, ingestPort] = [await freePort(), await freePort()];
   const common = { REDIS_URL: redisUrl, REDIS_PREFIX: prefix, QUEUES: 'edits', HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-  api = startApp('api', { ...common, PORT: String(apiPort), API_TOKENS: TOKEN, BODY_LIMIT_BYTES: String(BODY_LIMIT) });
-  ingest = startApp('callback-ingest', {
+  api = spawnApp('api', { ...common, PORT: String(apiPort), API_TOKENS: TOKEN, BODY_LIMIT_BYTES: String(BODY_LIMIT) });
+  ingest = spawnApp('callback-ingest', {
     ...common,
     PORT: String(ingestPort),
     CALLBACK_SECRETS: `whsec_older_secret_abcdef,${SECRET}`,

@@ -11,7 +11,7 @@ import {
   startFleet,
   waitFor,
 } from '../support/fleet.ts';
-import { exited, spawnWorker } from '../support/worker-process.ts';
+import { spawnWorker } from '../support/worker-process.ts';
 import { startReceiver, type WebhookReceiver } from './webhook-receiver.ts';
 
 const SIGNING_SECRET = 'whsec_dGVzdC1zaWduaW5nLXNlY3JldC0wMTIzNDU2Nzg5';
@@ -36,10 +36,7 @@ async function setup(workerEnv: Record<string, string>, receiverOptions = { fail
   const receiver = await startReceiver(SIGNING_SECRET, receiverOptions);
   cleanup.push(() => receiver.close());
   const worker = spawnWorker(fleet, { FIRST_POLL_DELAY_MS: '10000', ...workerEnv });
-  cleanup.push(async () => {
-    worker.kill('SIGTERM');
-    await exited(worker);
-  });
+  cleanup.push(() => worker.stop());
   const producer = createProducer({
     redis: fleet.redisUrl,
     prefix: fleet.prefix,

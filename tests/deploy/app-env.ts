@@ -20,7 +20,7 @@ interface EnvSchema {
   safeParse(env: Record<string, string>): { success: boolean; error?: unknown };
 }
 
-/** Names agreed for apps whose env schema is not exported yet (dashboard, api: issue 4/5). */
+/** The variables each of these apps documents (their env schemas are not exported by the apps). */
 const DOCUMENTED: Record<'dashboard' | 'api', string[]> = {
   dashboard: ['REDIS_URL', 'REDIS_PREFIX', 'QUEUES', 'DASHBOARD_USER', 'DASHBOARD_PASSWORD'],
   api: ['REDIS_URL', 'REDIS_PREFIX', 'QUEUES', 'API_TOKENS'],

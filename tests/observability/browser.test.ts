@@ -1,8 +1,8 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { renderSpend } from '@runflow-queue/cli';
 import { buildApp } from '@runflow-queue/dashboard';
+import { parseWorkloads } from '@runflow-queue/runtime';
 import { formatMicroUsd } from '@runflow-queue/shared';
-import { parseWorkloads } from '@runflow-queue/worker';
+import { renderSpend } from '@runflow-queue/stats';
 import type { FastifyInstance } from 'fastify';
 import { type Browser, type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

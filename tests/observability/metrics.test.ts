@@ -4,11 +4,11 @@ import { join } from 'node:path';
 import { buildApp } from '@runflow-queue/dashboard';
 import { metricNamesOf, QUEUE_DEPTH_STATES } from '@runflow-queue/metrics';
 import { signBody } from '@runflow-queue/runflow-sim';
+import { parseWorkloads } from '@runflow-queue/runtime';
 import { freePort } from '@runflow-queue/testkit';
-import { parseWorkloads } from '@runflow-queue/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, nb2Edit, proEdit, quietLogger, SECRET, startFleet, waitFor } from '../support/fleet.ts';
-import { exited, spawnWorker } from '../support/worker-process.ts';
+import { spawnWorker } from '../support/worker-process.ts';
 import { declaredNames, has, total } from './prometheus-text.ts';
 
 // Each app's /metrics, scraped over real sockets after real jobs: the names of packages/metrics'
@@ -63,10 +63,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
-  if (worker && worker.exitCode === null) {
-    worker.kill('SIGTERM');
-    await exited(worker);
-  }
+  await worker?.stop();
   await fleet?.close();
 });
 
@@ -131,8 +128,8 @@ describe('/metrics of each app', () => {
 
   it('worker: every job log line carries queue, jobId and model, and runId and clientRef once known; no secrets', async () => {
     const jobLogLines = () =>
-      worker.logs
-        .join('')
+      worker
+        .output()
         .split('\n')
         .filter(Boolean)
         .map((line) => JSON.parse(line) as Record<string, unknown>)
@@ -143,7 +140,7 @@ describe('/metrics of each app', () => {
         const lines = jobLogLines();
         return lines.filter((l) => l.msg === 'run finished').length >= 7 ? lines : undefined;
       },
-      5_000,
+      20_000,
       'run finished log lines',
     );
     expect(jobLines.length).toBeGreaterThanOrEqual(JOBS);
@@ -154,7 +151,7 @@ describe('/metrics of each app', () => {
       }
     }
     expect(jobLines.filter((l) => l.msg === 'run finished')).toHaveLength(7);
-    const all = worker.logs.join('');
+    const all = worker.output();
     expect(all).not.toContain(fleet.sim.apiKey);
     expect(all).not.toMatch(/authorization/i);
   });
@@ -242,8 +239,7 @@ describe('/metrics of each app', () => {
   });
 
   it('worker: stops on SIGTERM with exit code 0, metrics listener closed last', async () => {
-    worker.kill('SIGTERM');
-    expect((await exited(worker)).code).toBe(0);
+    expect((await worker.stop()).code).toBe(0);
     await expect(fetch(`${metricsUrl}/healthz`)).rejects.toThrow();
   });
 });

@@ -1,12 +1,12 @@
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { type Sim, signBody, startSim } from '@runflow-queue/runflow-sim';
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { RunflowQueueError } from '@runflow-queue/shared';
 import { CallbackInbox, createRedis, SpendLedger } from '@runflow-queue/store';
 import { freePort, uniquePrefix } from '@runflow-queue/testkit';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proEdit, waitFor } from '../support/fleet.ts';
-import { type AppProcess, startApp } from './support/app-process.ts';
 import { OwnRedis } from './support/own-redis.ts';
 
 // Redis trouble: producers fail fast and say why, workers come back after a restart (BullMQ workers
@@ -47,7 +47,7 @@ async function failsFast(call: () => Promise<unknown>, withinMs: number): Promis
 
 async function startIngest(redisUrl: string, prefix: string): Promise<{ app: AppProcess; url: string }> {
   const port = await freePort();
-  const app = startApp('callback-ingest', {
+  const app = spawnApp('callback-ingest', {
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
     QUEUES: 'edits',
@@ -111,7 +111,7 @@ describe('Redis trouble', () => {
     const prefix = uniquePrefix();
     const sim = await startSimulator();
     const ingest = await startIngest(redis.url, prefix);
-    const worker = startApp('worker', {
+    const worker = spawnApp('worker', {
       REDIS_URL: redis.url,
       REDIS_PREFIX: prefix,
       QUEUES: 'edits',

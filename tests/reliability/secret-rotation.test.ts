@@ -1,7 +1,8 @@
 import { buildApp, CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createRunflowClient } from '@runflow-queue/runflow-client';
 import { signBody } from '@runflow-queue/runflow-sim';
-import { DEFAULT_LIFECYCLE, type EditWorkers, startEditWorkers, workloadsFromQueues } from '@runflow-queue/worker';
+import { workloadsFromQueues } from '@runflow-queue/runtime';
+import { DEFAULT_LIFECYCLE, type EditWorkers, startEditWorkers } from '@runflow-queue/worker';
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, proEdit, quietLogger, startFleet } from '../support/fleet.ts';

@@ -2,12 +2,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { type Sim, signBody, startSim } from '@runflow-queue/runflow-sim';
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { bullPrefix, createRedis, type RedisClient } from '@runflow-queue/store';
 import { freePort, uniquePrefix } from '@runflow-queue/testkit';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../support/fleet.ts';
-import { type AppProcess, startApp } from './support/app-process.ts';
 
 // Secrets never reach logs or Redis: a full run — workers (one with a revoked key), callback-ingest,
 // the HTTP API and the dashboard, all at LOG_LEVEL=trace — with faults, a signer rotation, forged
@@ -106,8 +106,8 @@ beforeAll(async () => {
     NOTIFY_SIGNING_SECRET: NOTIFY_SECRET,
     NOTIFY_ALLOW_HTTP_LOOPBACK: 'true',
   };
-  const start = (app: Parameters<typeof startApp>[0], env: Record<string, string>) => {
-    const proc = startApp(app, env);
+  const start = (app: Parameters<typeof spawnApp>[0], env: Record<string, string>) => {
+    const proc = spawnApp(app, env);
     apps.push(proc);
     return proc;
   };
@@ -211,11 +211,11 @@ beforeAll(async () => {
 
   // Boot-time config errors that carry a secret in a rejected value.
   bootFailures.push(
-    startApp('worker', { ...workerEnv, RUNFLOW_API_KEY: API_KEY, NOTIFY_SIGNING_SECRET: `${NOTIFY_SECRET},short` }),
-    startApp('callback-ingest', { ...common, CALLBACK_SECRETS: `${CALLBACK_OLD},tiny` }),
-    startApp('api', { ...common, API_TOKENS: `${API_TOKEN},short` }),
-    startApp('dashboard', { ...common, DASHBOARD_PASSWORD: 'short', DASHBOARD_TOKEN }),
-    startApp('worker', { ...workerEnv, RUNFLOW_API_KEY: API_KEY, RUNFLOW_BASE_URL: 'not a url' }),
+    spawnApp('worker', { ...workerEnv, RUNFLOW_API_KEY: API_KEY, NOTIFY_SIGNING_SECRET: `${NOTIFY_SECRET},short` }),
+    spawnApp('callback-ingest', { ...common, CALLBACK_SECRETS: `${CALLBACK_OLD},tiny` }),
+    spawnApp('api', { ...common, API_TOKENS: `${API_TOKEN},short` }),
+    spawnApp('dashboard', { ...common, DASHBOARD_PASSWORD: 'short', DASHBOARD_TOKEN }),
+    spawnApp('worker', { ...workerEnv, RUNFLOW_API_KEY: API_KEY, RUNFLOW_BASE_URL: 'not a url' }),
   );
   await Promise.all(bootFailures.map((proc) => proc.exited));
   await Promise.all(apps.map((proc) => proc.stop()));

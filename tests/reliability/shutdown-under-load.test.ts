@@ -1,10 +1,10 @@
+import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { failureCode } from '@runflow-queue/shared';
 import { bullPrefix, duplicateForBlocking } from '@runflow-queue/store';
 import { QueueEvents } from 'bullmq';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type LatencyProxy, startLatencyProxy } from '../../bench/support/latency-proxy.ts';
 import { type Fleet, proEdit, startFleet, waitFor } from '../support/fleet.ts';
-import { type AppProcess, startApp } from './support/app-process.ts';
 
 // Invariant 8 under load: SIGTERM while dozens of jobs are mid-submit or mid-finalize, with the
 // simulator failing, resetting and dropping things. The worker stops pulling, lets active jobs finish
@@ -84,7 +84,7 @@ describe('shutdown under load', () => {
       LOG_LEVEL: 'info',
     };
     const worker = async () => {
-      const app = startApp('worker', env);
+      const app = spawnApp('worker', env);
       apps.push(app);
       await app.waitFor('"msg":"worker started"');
       return app;

@@ -2,6 +2,7 @@ import { buildApp, CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { createRunflowClient } from '@runflow-queue/runflow-client';
 import { type Sim, type SimOptions, startSim } from '@runflow-queue/runflow-sim';
+import { parseWorkloads, workloadsFromQueues } from '@runflow-queue/runtime';
 import type { WorkloadsConfigInput } from '@runflow-queue/shared';
 import { CallbackInbox, createRedis, type RedisClient, SpendLedger } from '@runflow-queue/store';
 import { uniquePrefix } from '@runflow-queue/testkit';
@@ -10,9 +11,7 @@ import {
   type EditWorkers,
   type LifecycleConfig,
   type LifecycleHooks,
-  parseWorkloads,
   startEditWorkers,
-  workloadsFromQueues,
 } from '@runflow-queue/worker';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';

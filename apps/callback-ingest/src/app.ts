@@ -1,12 +1,19 @@
 import { createIngestMetrics, type IngestMetrics } from '@runflow-queue/metrics';
 import { CallbackPayload, ERROR_CODES, type ErrorCode } from '@runflow-queue/shared';
-import { bullPrefix, CallbackInbox, type RedisClient, RunIndex, SpendLedger } from '@runflow-queue/store';
-import { Job, Queue } from 'bullmq';
+import {
+  CallbackInbox,
+  type EditQueue,
+  openQueue,
+  promoteJob,
+  type RedisClient,
+  RunIndex,
+  SpendLedger,
+  settleIfOrphan,
+} from '@runflow-queue/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { observeCallbackReply } from './callback-metrics.ts';
 import { resolveJob } from './resolve-job.ts';
-import { settleIfOrphan } from './settle-orphan.ts';
 import { verifySignature } from './verify-signature.ts';
 
 export const CALLBACK_PATH = '/v1/callbacks/runflow';
@@ -49,12 +56,11 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
   const runIndex = new RunIndex(deps.redis, { prefix: deps.prefix });
   const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix });
   const queueNames = new Set(deps.queues);
-  const queues = new Map<string, Queue>();
-  const queueFor = (name: string): Queue => {
+  const queues = new Map<string, EditQueue>();
+  const queueFor = (name: string): EditQueue => {
     let queue = queues.get(name);
     if (!queue) {
-      queue = new Queue(name, { connection: deps.redis, prefix: bullPrefix(deps.prefix, name) });
-      queue.on('error', (err) => deps.logger.warn({ err: err.message, queue: name }, 'queue error'));
+      queue = openQueue(deps.redis, deps.prefix, name, deps.logger);
       queues.set(name, queue);
     }
     return queue;
@@ -118,11 +124,9 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     }
 
     // Durable now. Promote even on a duplicate: the first delivery may have died before promoting.
-    try {
-      await new Job(queueFor(target.queue), 'edit', {}, {}, target.jobId).promote();
-    } catch (error) {
-      // "not in the delayed state": the worker is still active and will see the inbox after parking.
-      request.log.debug({ err: (error as Error).message, jobId: target.jobId }, 'promote skipped');
+    // Not parked: the worker is still active and will see the inbox after parking.
+    if (!(await promoteJob(queueFor(target.queue), target.jobId))) {
+      request.log.debug({ jobId: target.jobId }, 'promote skipped: the job was not parked');
     }
     // A run its job did not keep (an ambiguous submit's first run, a run that ended after its job) billed
     // all the same: settle it as waste. On failure answer 503: the retry redoes this, settle-once.

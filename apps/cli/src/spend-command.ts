@@ -1,6 +1,6 @@
+import { renderSpend } from '@runflow-queue/stats';
 import { createRedis, SpendLedger } from '@runflow-queue/store';
 import { CliError, CONNECTION_HELP, connectionOptions, type Env, parseCommandArgs } from './cli-context.ts';
-import { renderSpend } from './spend-table.ts';
 
 export const SPEND_HELP = (
   env: Env,

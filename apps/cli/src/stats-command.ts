@@ -1,6 +1,6 @@
+import { loadWorkloadsFile } from '@runflow-queue/runtime';
 import { collectStats, renderStats } from '@runflow-queue/stats';
 import { createRedis } from '@runflow-queue/store';
-import { loadWorkloadsFile } from '@runflow-queue/worker';
 import { CliError, CONNECTION_HELP, connectionOptions, type Env, parseCommandArgs } from './cli-context.ts';
 
 export const STATS_HELP = (

@@ -1,8 +1,8 @@
 import { createDashboardMetrics, type DashboardMetrics, type PeriodicCollector } from '@runflow-queue/metrics';
 import type { WorkloadsConfig } from '@runflow-queue/shared';
 import { collectStats } from '@runflow-queue/stats';
-import { bullPrefix, type RedisClient, SpendLedger } from '@runflow-queue/store';
-import { Queue } from 'bullmq';
+import { openQueue, type RedisClient, SpendLedger } from '@runflow-queue/store';
+import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { BOARD_PATH, registerBoard } from './board.ts';
@@ -52,9 +52,7 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
 
   const queues = new Map<string, Queue>();
   for (const name of deps.queues) {
-    const queue = new Queue(name, { connection: deps.redis, prefix: bullPrefix(deps.prefix, name) });
-    queue.on('error', (err) => deps.logger.warn({ err: err.message, queue: name }, 'queue error'));
-    queues.set(name, queue);
+    queues.set(name, openQueue(deps.redis, deps.prefix, name, deps.logger));
   }
   const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix });
   const stats = () => collectStats(deps.redis, { prefix: deps.prefix, queues: deps.queues, workloads: deps.workloads });

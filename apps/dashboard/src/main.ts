@@ -1,25 +1,20 @@
 import { createDashboardMetrics } from '@runflow-queue/metrics';
-import type { WorkloadsConfig } from '@runflow-queue/shared';
+import { bootApp, loadWorkloadsFile } from '@runflow-queue/runtime';
 import { createRedis } from '@runflow-queue/store';
-import { pino } from 'pino';
 import { buildApp } from './app.ts';
 import { parseEnv } from './env.ts';
-import { loadWorkloads } from './load-workloads.ts';
 
-let env: ReturnType<typeof parseEnv>;
-let workloads: WorkloadsConfig | undefined;
-try {
-  env = parseEnv(process.env);
-  workloads = env.WORKLOADS_FILE ? loadWorkloads(env.WORKLOADS_FILE) : undefined;
-} catch (error) {
-  console.error((error as Error).message);
-  process.exit(78); // EX_CONFIG
+/** The environment and, for budgets, the workers' workloads file: validated together at boot. */
+function parseConfig(source: Record<string, string | undefined>) {
+  const env = parseEnv(source);
+  const workloads = env.WORKLOADS_FILE ? loadWorkloadsFile(env.WORKLOADS_FILE) : undefined;
+  return { env, workloads, queues: env.QUEUES ?? workloads?.queues.map((q) => q.name) ?? ['edits'] };
 }
-const queues = env.QUEUES ?? workloads?.queues.map((q) => q.name) ?? ['edits'];
 
-const logger = pino({
-  level: env.LOG_LEVEL,
+await bootApp({
   name: 'dashboard',
+  config: parseConfig,
+  logLevel: ({ env }) => env.LOG_LEVEL,
   redact: [
     'req.headers.authorization',
     'req.headers.cookie',
@@ -28,41 +23,33 @@ const logger = pino({
     'password',
     'token',
   ],
-});
-// Fail fast while Redis is away: a page answers 503 in seconds instead of hanging.
-const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
-redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-const app = buildApp({
-  redis,
-  prefix: env.REDIS_PREFIX,
-  queues,
-  auth: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD, token: env.DASHBOARD_TOKEN },
-  readOnlyQueues: env.DASHBOARD_READ_ONLY_QUEUES,
-  workloads,
-  logger,
-  metrics: createDashboardMetrics({ defaultMetrics: true }),
-});
-const address = await app.listen({ host: env.HOST, port: env.PORT });
-logger.info(
-  {
-    address,
-    queues,
-    readOnly: env.DASHBOARD_READ_ONLY_QUEUES,
-    auth: [env.DASHBOARD_PASSWORD && 'basic', env.DASHBOARD_TOKEN && 'bearer'].filter(Boolean),
-    budgets: Boolean(workloads),
+  async start({ env, workloads, queues }, { logger, own }) {
+    // Fail fast while Redis is away: a page answers 503 in seconds instead of hanging.
+    const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
+    redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+    own('redis', () => redis.quit());
+    const app = buildApp({
+      redis,
+      prefix: env.REDIS_PREFIX,
+      queues,
+      auth: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD, token: env.DASHBOARD_TOKEN },
+      readOnlyQueues: env.DASHBOARD_READ_ONLY_QUEUES,
+      workloads,
+      logger,
+      metrics: createDashboardMetrics({ defaultMetrics: true }),
+    });
+    // Drains requests, stops the spend collector, closes the queues.
+    own('http server', () => app.close());
+    const address = await app.listen({ host: env.HOST, port: env.PORT });
+    logger.info(
+      {
+        address,
+        queues,
+        readOnly: env.DASHBOARD_READ_ONLY_QUEUES,
+        auth: [env.DASHBOARD_PASSWORD && 'basic', env.DASHBOARD_TOKEN && 'bearer'].filter(Boolean),
+        budgets: Boolean(workloads),
+      },
+      'dashboard listening',
+    );
   },
-  'dashboard listening',
-);
-
-let stopping = false;
-async function shutdown(signal: string): Promise<void> {
-  if (stopping) return;
-  stopping = true;
-  logger.info({ signal }, 'shutting down');
-  // Reverse order of creation: HTTP server (drains requests, stops the collector, closes queues), Redis.
-  await app.close();
-  await redis.quit();
-  process.exit(0);
-}
-process.on('SIGTERM', () => void shutdown('SIGTERM'));
-process.on('SIGINT', () => void shutdown('SIGINT'));
+});

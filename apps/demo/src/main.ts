@@ -1,17 +1,16 @@
-import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { renderSpend } from '@runflow-queue/cli';
 import { createProducer } from '@runflow-queue/producer';
 import { startSim } from '@runflow-queue/runflow-sim';
+import { type AppName, type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { type EditJobData, type EditRequestInput, type EditResult, formatMicroUsd } from '@runflow-queue/shared';
+import { renderSpend } from '@runflow-queue/stats';
 import { SpendLedger } from '@runflow-queue/store';
 import {
   freePort,
   type StartedRedis,
   startRedis,
-  stopProcess,
   uniquePrefix,
   waitForHttp,
   waitForRedis,
@@ -19,7 +18,7 @@ import {
 import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { parseDemoArgs } from './demo-args.ts';
-import { spawnApp } from './spawn-app.ts';
+import { showLogs } from './pretty-logs.ts';
 import { renderSummary, summarize } from './summarize.ts';
 
 const QUEUES = ['catalog', 'thumbnails'];
@@ -42,23 +41,21 @@ async function findOrStartRedis(): Promise<StartedRedis> {
 const DASHBOARD_USER = 'demo';
 const DASHBOARD_PASSWORD = 'demo-password';
 
-async function startDashboard(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+async function startDashboard(env: Record<string, string>): Promise<{ proc: AppProcess; url: string }> {
   const port = await freePort();
-  const child = spawnApp(
+  const proc = start(
     'dashboard',
     { ...env, HOST: '127.0.0.1', PORT: String(port), DASHBOARD_USER, DASHBOARD_PASSWORD },
-    join(logDir, 'dashboard.log'),
-    { pretty: args.logs },
+    'dashboard.log',
   );
-  children.push(child);
   const url = `http://127.0.0.1:${port}`;
   await waitForHttp(`${url}/healthz`, 15_000);
   console.log(`dashboard  ${url}/spend and ${url}/queues (user ${DASHBOARD_USER}, password ${DASHBOARD_PASSWORD})`);
-  return { child, url };
+  return { proc, url };
 }
 
 /** The ledger totals of /spend next to `pnpm spend`'s; then the dashboard stays up until Ctrl-C. */
-async function showDashboard(dashboard: { child: ChildProcess; url: string }, spendTable: string): Promise<void> {
+async function showDashboard(dashboard: { proc: AppProcess; url: string }, spendTable: string): Promise<void> {
   const authorization = `Basic ${Buffer.from(`${DASHBOARD_USER}:${DASHBOARD_PASSWORD}`).toString('base64')}`;
   const page = await (await fetch(`${dashboard.url}/spend`, { headers: { authorization } })).text();
   const shown = /data-testid="ledger-total-micro-usd">(\d+)</.exec(page)?.[1];
@@ -68,7 +65,7 @@ async function showDashboard(dashboard: { child: ChildProcess; url: string }, sp
   );
   console.log(`dashboard still running at ${dashboard.url}/spend — Ctrl-C to stop`);
   await new Promise<void>((resolve) => process.once('SIGINT', () => resolve()));
-  await stopProcess(dashboard.child);
+  await dashboard.proc.stop();
 }
 
 function request(i: number): EditRequestInput {
@@ -107,37 +104,36 @@ const sim = await startSim({
 console.log(`simulator  ${sim.url} (faults: 2% 5xx on create, 2% failed runs, 5% lost and 5% duplicated callbacks)`);
 
 const ingestPort = await freePort();
-const children: ChildProcess[] = [];
+const children: AppProcess[] = [];
+/** One of our apps as a process, its logs in `logFile` (and in this terminal with --logs). */
+function start(app: AppName, env: Record<string, string>, logFile: string): AppProcess {
+  const proc = spawnApp(app, env, { logFile: join(logDir, logFile), keepBytes: 64_000 });
+  children.push(proc);
+  return args.logs ? showLogs(proc) : proc;
+}
 const common = { REDIS_URL: redis.url, REDIS_PREFIX: prefix, QUEUES: QUEUES.join(','), LOG_LEVEL: 'info' };
-const pretty = { pretty: args.logs };
-children.push(
-  spawnApp(
-    'callback-ingest',
-    { ...common, PORT: String(ingestPort), HOST: '127.0.0.1', CALLBACK_SECRETS: SECRET },
-    join(logDir, 'ingest.log'),
-    pretty,
-  ),
+start(
+  'callback-ingest',
+  { ...common, PORT: String(ingestPort), HOST: '127.0.0.1', CALLBACK_SECRETS: SECRET },
+  'ingest.log',
 );
 await waitForHttp(`http://127.0.0.1:${ingestPort}/healthz`, 15_000);
 const metricsPorts: number[] = [];
 for (let i = 0; i < args.workers; i += 1) {
   metricsPorts.push(await freePort());
-  children.push(
-    spawnApp(
-      'worker',
-      {
-        ...common,
-        RUNFLOW_BASE_URL: sim.url,
-        RUNFLOW_API_KEY: sim.apiKey,
-        CALLBACK_URL: `http://127.0.0.1:${ingestPort}/v1/callbacks/runflow`,
-        WORKER_CONCURRENCY: '16',
-        FIRST_POLL_DELAY_MS: '4000',
-        POLL_INTERVAL_MS: '1000',
-        METRICS_PORT: String(metricsPorts[i]),
-      },
-      join(logDir, `worker-${i + 1}.log`),
-      pretty,
-    ),
+  start(
+    'worker',
+    {
+      ...common,
+      RUNFLOW_BASE_URL: sim.url,
+      RUNFLOW_API_KEY: sim.apiKey,
+      CALLBACK_URL: `http://127.0.0.1:${ingestPort}/v1/callbacks/runflow`,
+      WORKER_CONCURRENCY: '16',
+      FIRST_POLL_DELAY_MS: '4000',
+      POLL_INTERVAL_MS: '1000',
+      METRICS_PORT: String(metricsPorts[i]),
+    },
+    `worker-${i + 1}.log`,
   );
 }
 console.log(`processes  callback-ingest :${ingestPort}, ${args.workers} workers; logs in ${logDir}`);
@@ -190,7 +186,7 @@ for (;;) {
 }
 process.stdout.write('\n\n');
 
-await Promise.all(children.filter((child) => child !== dashboard?.child).map((child) => stopProcess(child)));
+await Promise.all(children.filter((proc) => proc !== dashboard?.proc).map((proc) => proc.stop()));
 await sim.whenCallbacksSettled();
 const ledgerRows = await ledger.rows(QUEUES);
 const summary = await summarize(queues, enqueued, ledgerRows, sim.billing().totalMicroUsd, Date.now() - started);

@@ -1,5 +1,5 @@
 import type { WorkerMetrics } from '@runflow-queue/metrics';
-import { type EditNotifier, notifyOnFinish } from '@runflow-queue/notifier';
+import type { EditNotifier } from '@runflow-queue/notifier';
 import type { RunflowClient } from '@runflow-queue/runflow-client';
 import type { EditJobData, EditResult, WorkloadsConfig } from '@runflow-queue/shared';
 import {
@@ -7,14 +7,15 @@ import {
   bullPrefix,
   CallbackInbox,
   InflightCaps,
+  openQueue,
   type RedisClient,
   RunIndex,
   SpendLedger,
 } from '@runflow-queue/store';
-import { MetricsTime, Queue, Worker } from 'bullmq';
+import { MetricsTime, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
-import type { LifecycleHooks } from './job-context.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
+import type { LifecycleHooks } from './park-job.ts';
 import { createEditProcessor } from './process-edit-job.ts';
 import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
@@ -76,8 +77,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     const queue = workload.name;
     await ledger.registerQueue(queue);
     // Only for BullMQ's manual rate limit (queue-wide): workers of this queue stop pulling for a while.
-    const limiter = new Queue(queue, { connection, prefix: bullPrefix(prefix, queue) });
-    limiter.on('error', (err) => logger.error({ err, queue }, 'queue error'));
+    const limiter = openQueue(connection, prefix, queue, logger);
     queues.push(limiter);
     const processor = createEditProcessor({
       queue,
@@ -96,9 +96,10 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       },
       logger,
       hooks: options.hooks,
+      notifier: options.notifier,
       now: options.now ?? Date.now,
     });
-    const worker = new Worker<EditJobData, EditResult>(queue, notifyOnFinish(queue, processor, options.notifier), {
+    const worker = new Worker<EditJobData, EditResult>(queue, processor, {
       connection,
       prefix: bullPrefix(prefix, queue),
       concurrency: workload.concurrency,

@@ -1,17 +1,10 @@
-import {
-  EditJobData,
-  type EditResult,
-  formatFieldIssues,
-  getModel,
-  isModelId,
-  toFieldIssues,
-} from '@runflow-queue/shared';
+import type { EditNotifier } from '@runflow-queue/notifier';
+import { EditJobData, type EditResult, formatFieldIssues, getModel, toFieldIssues } from '@runflow-queue/shared';
 import { DelayedError, UnrecoverableError } from 'bullmq';
-import { admitJob, releaseHolds } from './admit-job.ts';
-import { finalizeRun } from './finalize-run.ts';
-import { type EditJob, type EditJobDeps, type JobContext, jobLogger } from './job-context.ts';
+import { inflightMember } from './admit-job.ts';
 import { failJob } from './job-failure.ts';
-import { resolveSubmitting, submitRun } from './submit-run.ts';
+import type { EditJob } from './park-job.ts';
+import { type EditJobDeps, jobLogger, runSteps, type SavedData } from './run-steps.ts';
 
 /** Re-validates job data on dequeue: Redis may hold jobs written by an earlier deploy. */
 export function revalidate(job: EditJob): EditJobData {
@@ -21,7 +14,6 @@ export function revalidate(job: EditJob): EditJobData {
     throw failJob('INVALID_JOB_DATA', formatFieldIssues(toFieldIssues(parsed.error, raw, 'data')));
   }
   const data = parsed.data;
-  if (!isModelId(data.model)) throw failJob('INVALID_JOB_DATA', `data.model: unknown model ${data.model}`);
   // The input matters before money moves; once a run exists, a job is never failed over its input.
   if (data.step === 'submitted') return data;
   const input = getModel(data.model).inputSchema.safeParse(data.input);
@@ -31,58 +23,66 @@ export function revalidate(job: EditJob): EditJobData {
   return data;
 }
 
-/** The BullMQ processor: one call per wake-up of the job, dispatched on its step. */
-export function createEditProcessor(deps: EditJobDeps) {
+/** How an attempt ended, decided once: the processor, the notifier and the logs all follow it. */
+export type AttemptOutcome = 'parked' | 'final' | 'retry';
+
+/**
+ * Parked (the job moved itself to delayed), final (coded failure, or an unexpected error on its last
+ * allowed attempt: the queue's `attempts` and the job's own, whichever is lower), or retried by BullMQ.
+ */
+export function attemptOutcome(error: unknown, attemptsMade: number, allowedAttempts: number): AttemptOutcome {
+  if (error instanceof DelayedError) return 'parked';
+  if (error instanceof UnrecoverableError) return 'final';
+  return attemptsMade + 1 >= allowedAttempts ? 'final' : 'retry';
+}
+
+/**
+ * The BullMQ processor: one call per wake-up of the job. One outcome block: a job that ends here —
+ * completed, or failed for good — gives back its budget reservation and in-flight slot and gets its
+ * webhook (enqueued before BullMQ records the end, so a worker that dies in between runs the step
+ * again and the deterministic notification id keeps it to one delivery).
+ */
+export function createEditProcessor(deps: EditJobDeps & { notifier?: EditNotifier }) {
   return async (job: EditJob, token?: string): Promise<EditResult> => {
-    const data = revalidate(job);
-    const ctx: JobContext = {
-      job,
-      token: token as string,
-      data,
-      deps,
-      log: jobLogger(deps, job, data),
-    };
+    let saved: SavedData | undefined;
     try {
-      const result = await advance(ctx);
-      await releaseHolds(ctx);
+      saved = { data: revalidate(job) };
+      const result = await runSteps(job, token ?? '', saved, deps);
+      await releaseHolds(deps, job, saved.data);
+      await deps.notifier?.editFinished(deps.queue, job, { result });
       return result;
     } catch (error) {
-      throw await onError(ctx, error);
+      const allowed = Math.min(deps.governance.workload.attempts, job.opts.attempts ?? 1);
+      const outcome = attemptOutcome(error, job.attemptsMade, allowed);
+      if (outcome !== 'final') throw error;
+      const ending = error instanceof UnrecoverableError ? error : exhausted(deps, job, saved?.data, error);
+      if (saved) {
+        await releaseHolds(deps, job, saved.data).catch((releaseError: unknown) =>
+          deps.logger.error(
+            { err: releaseError, queue: deps.queue, jobId: job.id },
+            'could not release budget reservation / in-flight slot',
+          ),
+        );
+      }
+      await deps.notifier?.editFinished(deps.queue, job, { failedReason: ending.message });
+      throw ending;
     }
   };
 }
 
-async function advance(ctx: JobContext): Promise<EditResult> {
-  switch (ctx.data.step) {
-    case 'queued':
-      // Cancelled between the caller's mark and its removal: nothing was submitted, nothing is paid.
-      if (ctx.data.abandoned) throw failJob('JOB_ABANDONED', 'cancelled by the caller before submit');
-      await admitJob(ctx);
-      return submitRun(ctx);
-    case 'submitting':
-      return resolveSubmitting(ctx);
-    case 'submitted':
-      return finalizeRun(ctx);
-  }
+function exhausted(deps: EditJobDeps, job: EditJob, data: EditJobData | undefined, error: unknown): UnrecoverableError {
+  const message = error instanceof Error ? error.message : String(error);
+  const log = data ? jobLogger(deps, job.id, data) : deps.logger;
+  log.error({ err: error, attemptsMade: job.attemptsMade + 1 }, 'unexpected error on the last attempt');
+  return failJob('ATTEMPTS_EXHAUSTED', `${job.attemptsMade + 1} attempt(s) failed; last: ${message}`);
 }
 
-/**
- * The park signal passes through. A job that ends here (coded failure, or an unexpected
- * error on its last allowed attempt) gives back its budget reservation and in-flight slot.
- */
-async function onError(ctx: JobContext, error: unknown): Promise<unknown> {
-  if (error instanceof DelayedError) {
-    return error;
-  }
-  const { job, deps } = ctx;
-  const allowed = Math.min(deps.governance.workload.attempts, job.opts.attempts ?? 1);
-  const final = error instanceof UnrecoverableError || job.attemptsMade + 1 >= allowed;
-  if (!final) return error;
-  await releaseHolds(ctx).catch((releaseError: unknown) =>
-    ctx.log.error({ err: releaseError }, 'could not release budget reservation / in-flight slot'),
-  );
-  if (error instanceof UnrecoverableError) return error;
-  const message = error instanceof Error ? error.message : String(error);
-  ctx.log.error({ err: error, attemptsMade: job.attemptsMade + 1 }, 'unexpected error on the last attempt');
-  return failJob('ATTEMPTS_EXHAUSTED', `${job.attemptsMade + 1} attempt(s) failed; last: ${message}`);
+/** Gives back what a job held (budget reservation, in-flight slot) when it ends. Idempotent. */
+async function releaseHolds(deps: EditJobDeps, job: EditJob, data: EditJobData): Promise<void> {
+  const jobId = job.id as string;
+  const tasks: Promise<unknown>[] = [];
+  if (data.reservation) tasks.push(deps.governance.budgets.release(deps.queue, jobId, data.reservation));
+  if (deps.governance.modelCaps[data.model])
+    tasks.push(deps.governance.inflight.release(data.model, inflightMember(deps.queue, jobId)));
+  await Promise.all(tasks);
 }

@@ -1,5 +1,6 @@
-import { type ModelId, priceTerminalRun } from '@runflow-queue/shared';
-import type { JobContext } from './job-context.ts';
+import type { SubmittedJobData } from '@runflow-queue/shared';
+import { settleWasteRun } from '@runflow-queue/store';
+import type { StepContext } from './step-context.ts';
 
 /**
  * A job that resubmitted after an ambiguous submit may have two runs on a Runflow that ignores the
@@ -8,28 +9,18 @@ import type { JobContext } from './job-context.ts';
  * as a candidate for adoption (clientRef → run). The job knows now: it kept another run, so the first
  * one is settled as waste here. Only jobs that resubmitted pay for the lookup.
  */
-export async function settleSupersededRun(ctx: JobContext): Promise<void> {
+export async function settleSupersededRun(ctx: StepContext<SubmittedJobData>): Promise<void> {
   const { deps, data } = ctx;
   if (!data.resubmits || !data.clientRef) return;
   const other = await deps.inbox.runForClientRef(deps.queue, data.clientRef);
   if (!other || other === data.runId) return;
   const entry = await deps.inbox.read(deps.queue, other);
   if (!entry) return;
-  const payload = entry.payload;
-  const price = priceTerminalRun(
-    data.model as ModelId,
-    data.input,
-    { status: payload.status, output: payload.output, cost: payload.cost, completedAt: payload.completed_at },
+  const settled = await settleWasteRun(
+    deps.ledger,
+    { queue: deps.queue, model: data.model, input: data.input, costCenter: data.tags?.costCenter },
+    entry.payload,
     deps.now(),
   );
-  if (price.costMicroUsd === 0) return;
-  const settled = await deps.ledger.settleWaste(
-    { queue: deps.queue, runId: other, model: data.model, costCenter: data.tags?.costCenter },
-    price,
-  );
-  if (settled)
-    ctx.log.warn(
-      { orphanRunId: other, costMicroUsd: price.costMicroUsd },
-      'an earlier run of this job billed: settled as waste',
-    );
+  if (settled === 'waste') ctx.log.warn({ orphanRunId: other }, 'an earlier run of this job billed: settled as waste');
 }

@@ -10,15 +10,15 @@ import type { RequestInfo } from '@runflow-queue/runflow-client';
 import { type EditJobData, type EditResult, failureCode, type WorkloadsConfig } from '@runflow-queue/shared';
 import {
   BudgetStore,
-  bullPrefix,
   type CallbackInbox,
   type GovernorDecision,
   type GovernorOptions,
+  openQueue,
   RateGovernor,
   type RedisClient,
   usdToMicro,
 } from '@runflow-queue/store';
-import { Queue, type Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
 
 // Prometheus metrics of the worker, hooked at its edges (BullMQ worker events, the Runflow client's
@@ -125,11 +125,7 @@ export function startWorkerCollector(options: WorkerCollectorOptions): PeriodicC
     requestsPerSecond: options.workloads.rateLimit.requestsPerSecond,
     burst: options.workloads.rateLimit.burst,
   });
-  const queues = options.queues.map((name) => {
-    const queue = new Queue(name, { connection, prefix: bullPrefix(prefix, name) });
-    queue.on('error', (err) => options.logger.warn({ err: err.message, queue: name }, 'metrics queue error'));
-    return queue;
-  });
+  const queues = options.queues.map((name) => openQueue(connection, prefix, name, options.logger));
 
   const collector = startPeriodicCollector({
     intervalMs: options.intervalMs ?? 10_000,

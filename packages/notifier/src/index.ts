@@ -29,6 +29,5 @@ export {
   startNotificationWorker,
   webhookBackoffMs,
 } from './notification-worker.ts';
-export { isFinalFailure, notifyOnFinish } from './notify-on-finish.ts';
 export { signWebhook, verifyWebhook, type WebhookCheck, type WebhookHeaders, webhookKey } from './sign-webhook.ts';
 export type { DeliveryAttempt, NotificationJobData, WebhookPayload, WebhookType } from './webhook-payload.ts';

@@ -1,9 +1,6 @@
-import { readFileSync } from 'node:fs';
 import type { EditJobData, EditResult, JobStep } from '@runflow-queue/shared';
-import type { RedisClient } from '@runflow-queue/store';
+import { abandonJob, type RedisClient } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
-
-const ABANDON_JOB_LUA = readFileSync(new URL('./lua/abandon-job.lua', import.meta.url), 'utf8');
 
 /**
  * What cancelEdit did:
@@ -55,8 +52,7 @@ export async function cancelJob(
   const base = { id: jobId, queue: queueName };
   const deadline = Date.now() + (options.waitActiveMs ?? 10_000);
   for (;;) {
-    const jobKey = queue.toKey(jobId);
-    const answer = String(await redis.eval(ABANDON_JOB_LUA, 2, jobKey, `${jobKey}:lock`, Date.now()));
+    const answer = await abandonJob(redis, queue, jobId, Date.now());
     if (answer === 'missing') {
       return { ...base, outcome: 'not_found', message: `no job ${jobId} in queue ${queueName}` };
     }
@@ -83,7 +79,7 @@ export async function cancelJob(
       await new Promise((resolve) => setTimeout(resolve, ACTIVE_POLL_MS));
       continue;
     }
-    const step = answer as JobStep;
+    const step: JobStep = answer;
     if (step === 'queued') {
       // Marked first, so a worker that takes the job between the mark and this remove still knows.
       const job = await queue.getJob(jobId);

@@ -5,6 +5,7 @@ import {
   type EditResult,
   EditValidationError,
   type FieldIssue,
+  QUEUE_NAME_PATTERN,
   RunflowQueueError,
 } from '@runflow-queue/shared';
 import {
@@ -12,10 +13,10 @@ import {
   createRedis,
   DEFAULT_PREFIX,
   duplicateForBlocking,
-  QUEUE_NAME_PATTERN,
+  openQueue,
   type RedisClient,
 } from '@runflow-queue/store';
-import { type JobsOptions, Queue, QueueEvents } from 'bullmq';
+import { type JobsOptions, type Queue, QueueEvents } from 'bullmq';
 import {
   type CallerEditRequest,
   callerRequestIssues,
@@ -131,11 +132,7 @@ export class EditProducer {
     }
     let queue = this.#queues.get(name);
     if (!queue) {
-      queue = new Queue<EditJobData, EditResult>(name, {
-        connection: this.#redis,
-        prefix: bullPrefix(this.#prefix, name),
-      });
-      queue.on('error', () => {});
+      queue = openQueue(this.#redis, this.#prefix, name);
       // Every pending waitForResult adds a 'closing' listener (BullMQ's waitUntilFinished): many at once is normal.
       queue.setMaxListeners(0);
       this.#queues.set(name, queue);

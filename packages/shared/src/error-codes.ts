@@ -39,7 +39,7 @@ export const ERROR_CODES = {
   CALLBACK_UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the callback is not application/json' },
   CALLBACK_STORE_FAILED: { status: 503, retryable: true, summary: 'the callback could not be persisted' },
   CONFIG_INVALID: { status: 500, retryable: false, summary: 'configuration failed validation at boot' },
-  // The caller's side (issue 8): cancellation, webhooks, HTTP API.
+  // The caller's side: cancellation, webhooks, HTTP API.
   JOB_ABANDONED: {
     status: 409,
     retryable: false,

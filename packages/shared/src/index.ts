@@ -19,13 +19,22 @@ export {
 } from './edit-request.ts';
 export { ERROR_CODES, type ErrorCode, failureCode, formatFailure, RunflowQueueError } from './error-codes.ts';
 export { type Align, formatTable } from './format-table.ts';
-export { CompletedBy, EditJobData, EditResult, JobStep } from './job-data.ts';
+export {
+  CompletedBy,
+  EditJobData,
+  EditResult,
+  JobStep,
+  QueuedJobData,
+  SubmittedJobData,
+  SubmittingJobData,
+} from './job-data.ts';
 export {
   getModel,
   isModelId,
   MODEL_IDS,
   MODELS,
   type ModelId,
+  ModelIdField,
   type ModelSpec,
   type PricePoint,
   type Surcharge,
@@ -61,11 +70,11 @@ export {
   type RunflowErrorBody,
   RunMetadata,
   RunOutputItem,
-  RunStatus,
   runFailure,
 } from './run.ts';
 export {
   BudgetPolicy,
+  QUEUE_NAME_PATTERN,
   QueueBudget,
   RateLimitConfig,
   WorkloadQueue,

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { JobTags } from './edit-request.ts';
-import { MODEL_IDS } from './models.ts';
+import { ModelIdField } from './models.ts';
 import { RunOutputItem } from './run.ts';
 
 // What a BullMQ job holds. Changes must be additive (new fields optional): Redis holds jobs written
@@ -10,17 +10,14 @@ import { RunOutputItem } from './run.ts';
 export const JobStep = z.enum(['queued', 'submitting', 'submitted']);
 export type JobStep = z.infer<typeof JobStep>;
 
-// Loose: fields this version does not know (written by a newer deploy) survive when this version
-// writes the job back, so a rollback does not strip them.
-export const EditJobData = z.looseObject({
-  model: z.enum(MODEL_IDS as [string, ...string[]]),
+const common = {
+  model: ModelIdField,
   /** Validated against the model's schema by the producer and again by the worker. */
   input: z.record(z.string(), z.unknown()),
   tags: JobTags.optional(),
   /** sha256 of the request, to tell an idempotent replay from a conflicting reuse of a key. */
   requestHash: z.string().optional(),
   enqueuedAt: z.number().int(),
-  step: JobStep,
   /** Fresh per submit attempt; sent as client_ref, Idempotency-Key and metadata.clientRef. */
   clientRef: z.string().optional(),
   runId: z.string().optional(),
@@ -48,7 +45,19 @@ export const EditJobData = z.looseObject({
   rateLimited: z.number().int().optional(),
   /** The budget reservation held for this job (released or settled at the end). */
   reservation: z.object({ amountMicroUsd: z.number().int(), day: z.string(), month: z.string() }).optional(),
-});
+};
+
+// Loose: fields this version does not know (written by a newer deploy) survive when this version
+// writes the job back, so a rollback does not strip them. A discriminated union on `step`: a job that
+// is `submitting` has the clientRef its POST carries, a `submitted` one the id of its run.
+export const QueuedJobData = z.looseObject({ ...common, step: z.literal('queued') });
+export type QueuedJobData = z.infer<typeof QueuedJobData>;
+export const SubmittingJobData = z.looseObject({ ...common, step: z.literal('submitting'), clientRef: z.string() });
+export type SubmittingJobData = z.infer<typeof SubmittingJobData>;
+export const SubmittedJobData = z.looseObject({ ...common, step: z.literal('submitted'), runId: z.string() });
+export type SubmittedJobData = z.infer<typeof SubmittedJobData>;
+
+export const EditJobData = z.discriminatedUnion('step', [QueuedJobData, SubmittingJobData, SubmittedJobData]);
 export type EditJobData = z.infer<typeof EditJobData>;
 
 export const CompletedBy = z.enum(['callback', 'poll']);

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { NanoBanana2EditInput, NanoBananaProEditInput } from './edit-input.ts';
 
 /** A per-image surcharge that applies when the input asks for it. */
@@ -52,6 +52,9 @@ export const MODELS = {
 
 export type ModelId = keyof typeof MODELS;
 export const MODEL_IDS = Object.keys(MODELS) as ModelId[];
+
+/** A known model id as a zod field, typed as ModelId (not string). */
+export const ModelIdField = z.enum(MODEL_IDS as [ModelId, ...ModelId[]]);
 
 export function isModelId(value: unknown): value is ModelId {
   return typeof value === 'string' && Object.hasOwn(MODELS, value);

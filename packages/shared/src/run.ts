@@ -3,18 +3,8 @@ import { z } from 'zod';
 // Runflow's run object, callback payload and output shapes. Every documented variant is accepted:
 // runs are parsed loosely (unknown fields pass through) because Runflow adds fields over time.
 
-export const RunStatus = z.enum([
-  'queued',
-  'dispatching',
-  'running',
-  'succeeded',
-  'partial_succeeded',
-  'failed',
-  'canceled',
-  'cancelled',
-]);
-export type RunStatus = z.infer<typeof RunStatus>;
-
+// Statuses: queued, dispatching, running, then one of the terminal ones below; `status_code` stays a
+// string so a status Runflow adds later passes through (and is treated as not terminal).
 const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'partial_succeeded', 'failed', 'canceled', 'cancelled']);
 
 export function isTerminalStatus(status: string): boolean {

@@ -1,11 +1,13 @@
 import { z } from 'zod';
-import { MODEL_IDS } from './models.ts';
+import { MODEL_IDS, ModelIdField } from './models.ts';
 
 // The workloads file: which queues exist, what they may run, how they share the account's rate limit
 // and how much they may spend. Validated once at boot; an error names the key path.
 
-const QueueName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'lowercase letters, digits, - and _ (max 63)');
-const Model = z.enum(MODEL_IDS as [string, ...string[]]);
+/** Queue names: they become a Redis hash tag and part of every key of the queue. */
+export const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+const QueueName = z.string().regex(QUEUE_NAME_PATTERN, 'lowercase letters, digits, - and _ (max 63)');
+const Model = ModelIdField;
 
 export const BudgetPolicy = z.enum(['hold', 'fail']);
 export type BudgetPolicy = z.infer<typeof BudgetPolicy>;

@@ -1,15 +1,15 @@
 import { type EditJobData, type EditResult, failureCode, type WorkloadsConfig } from '@runflow-queue/shared';
 import {
   BudgetStore,
-  bullPrefix,
   CallbackInbox,
   InflightCaps,
   type LedgerRow,
+  openQueue,
   type RedisClient,
   SpendLedger,
   usdToMicro,
 } from '@runflow-queue/store';
-import { type Metrics, Queue } from 'bullmq';
+import type { Metrics, Queue } from 'bullmq';
 import { percentile } from './percentile.ts';
 
 /** How many recent finished jobs the latency percentiles and failure codes are computed from. */
@@ -95,7 +95,7 @@ export async function collectStats(
 
   const queues: QueueStats[] = [];
   for (const name of names) {
-    const queue = new Queue<EditJobData, EditResult>(name, { connection: redis, prefix: bullPrefix(prefix, name) });
+    const queue = openQueue(redis, prefix, name);
     try {
       queues.push(
         await queueStats(

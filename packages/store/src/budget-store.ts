@@ -2,8 +2,8 @@ import type { QueueBudget } from '@runflow-queue/shared';
 import { queueKeys } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 
-const reserveScript = new LuaScript('budget-reserve');
-const releaseScript = new LuaScript('budget-release');
+const reserveScript = new LuaScript('budget-reserve-3');
+const releaseScript = new LuaScript('budget-release-3');
 
 /** Window hashes live a little longer than the longest window (a month). */
 export const BUDGET_WINDOW_TTL_SECONDS = 40 * 24 * 3600;

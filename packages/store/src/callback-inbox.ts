@@ -2,7 +2,7 @@ import { CallbackPayload } from '@runflow-queue/shared';
 import { queueKeys } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 
-const storeCallbackScript = new LuaScript('store-callback');
+const storeCallbackScript = new LuaScript('store-callback-3');
 
 export interface InboxEntry {
   receivedAt: number;

@@ -1,7 +1,7 @@
 import { inflightKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 
-const acquireScript = new LuaScript('inflight-acquire');
+const acquireScript = new LuaScript('inflight-acquire-1');
 
 /** Optional cap of runs in flight on Runflow per model, across queues and replicas. */
 export class InflightCaps {

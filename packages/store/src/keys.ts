@@ -4,8 +4,6 @@
 /** Base prefix of every key this system writes (env REDIS_PREFIX). */
 export const DEFAULT_PREFIX = 'rfq';
 
-export const QUEUE_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
-
 export function queueTag(prefix: string, queue: string): string {
   return `${prefix}:{${queue}}`;
 }

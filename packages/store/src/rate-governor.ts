@@ -2,8 +2,8 @@ import { createHash } from 'node:crypto';
 import { governorKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 
-const acquireScript = new LuaScript('governor-acquire');
-const penalizeScript = new LuaScript('governor-penalize');
+const acquireScript = new LuaScript('governor-acquire-1');
+const penalizeScript = new LuaScript('governor-penalize-1');
 
 export interface GovernorOptions {
   prefix: string;

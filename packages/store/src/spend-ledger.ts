@@ -1,9 +1,9 @@
 import type { CompletedBy, PricedRun } from '@runflow-queue/shared';
+import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './budget-store.ts';
 import { queueKeys, queuesKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
-import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './queue-budget.ts';
 
-const settleRunScript = new LuaScript('settle-run');
+const settleRunScript = new LuaScript('settle-run-5');
 
 /**
  * The settle-once marker must outlive everything that could settle the run again: the callback inbox

@@ -1,11 +1,17 @@
 -- Marks an edit job abandoned, atomically, unless a worker holds it right now.
 -- Only an unlocked job is marked: the next worker to take it reads the flag with the job's data, and
 -- a worker already holding it would overwrite the flag when it saves its own copy of the data.
--- KEYS[1] the job's hash (BullMQ: <prefix>:<queue>:<jobId>)
--- KEYS[2] the job's lock (<job hash>:lock), present while a worker processes the job
--- ARGV[1] now, epoch ms
--- Returns 'missing' (no such job), 'finished' (completed or failed), 'active' (a worker holds it;
--- nothing changed), or the job's step ('queued', 'submitting', 'submitted') after marking it.
+--
+-- Input:
+--   KEYS[1] the job's hash (BullMQ: <prefix>:<queue>:<jobId>)
+--   KEYS[2] the job's lock (<job hash>:lock), present while a worker processes the job
+--   ARGV[1] now, epoch ms
+--
+-- Output:
+--   returns 'missing' (no such job), 'finished' (completed or failed), 'active' (a worker holds it;
+--   nothing changed), or the job's step ('queued', 'submitting', 'submitted') after marking it.
+--
+-- Events: none (no BullMQ events are emitted)
 if redis.call('EXISTS', KEYS[1]) == 0 then
   return 'missing'
 end

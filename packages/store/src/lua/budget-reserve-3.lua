@@ -1,15 +1,21 @@
 -- Reserves a job's estimated cost against its queue's budget windows before any money moves.
 -- Idempotent per job: a job that comes back (rate-limited, crashed, retried) keeps its one reservation.
--- KEYS[1] reservations hash of the queue (jobId -> "amount|day|month")
--- KEYS[2] day window hash {reserved, spent}
--- KEYS[3] month window hash {reserved, spent}
--- ARGV[1] job id
--- ARGV[2] amount (µUSD)
--- ARGV[3] daily cap (µUSD, -1 = none)
--- ARGV[4] monthly cap (µUSD, -1 = none)
--- ARGV[5] reservation record "amount|day|month"
--- ARGV[6] TTL of the window hashes (s)
--- Returns {1, 0} reserved now, {1, 1} was already reserved, {0, 1} daily cap reached, {0, 2} monthly cap reached
+--
+-- Input:
+--   KEYS[1] reservations hash of the queue (jobId -> "amount|day|month")
+--   KEYS[2] day window hash {reserved, spent}
+--   KEYS[3] month window hash {reserved, spent}
+--   ARGV[1] job id
+--   ARGV[2] amount (µUSD)
+--   ARGV[3] daily cap (µUSD, -1 = none)
+--   ARGV[4] monthly cap (µUSD, -1 = none)
+--   ARGV[5] reservation record "amount|day|month"
+--   ARGV[6] TTL of the window hashes (s)
+--
+-- Output:
+--   returns {1, 0} reserved now, {1, 1} was already reserved, {0, 1} daily cap reached, {0, 2} monthly cap reached
+--
+-- Events: none (no BullMQ events are emitted)
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then
   return {1, 1}
 end

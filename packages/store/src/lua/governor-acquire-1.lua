@@ -2,19 +2,25 @@
 -- whose rate is the queue's weighted share among the queues that asked recently, so a backlog in one
 -- queue cannot starve another. A 429 lowers a factor on the rate (see governor-penalize.lua) that
 -- recovers additively over time.
--- KEYS[1] governor hash of the API key
--- ARGV[1] now (ms)
--- ARGV[2] configured requests per second
--- ARGV[3] burst (requests that may go at once)
--- ARGV[4] queue name
--- ARGV[5] queue share (weight)
--- ARGV[6] active window (ms): queues that asked within it count for the shares
--- ARGV[7] recovery of the factor per second after a 429 (e.g. 0.05 = +5% of the rate per second)
--- ARGV[8] relaxation of the ceiling per minute (e.g. 0.02): the ceiling is the factor just under the
---         one that last drew a 429; recovery stops there, and it creeps back up slowly
--- ARGV[9] longest wait (ms) a caller accepts for a reserved slot; beyond it the request is refused
--- Returns {1, delay ms, rate×1000}: a slot is reserved; send the request after `delay` (0 = now).
---         {0, wait ms, rate×1000}: refused; ask again after `wait`.
+--
+-- Input:
+--   KEYS[1] governor hash of the API key
+--   ARGV[1] now (ms)
+--   ARGV[2] configured requests per second
+--   ARGV[3] burst (requests that may go at once)
+--   ARGV[4] queue name
+--   ARGV[5] queue share (weight)
+--   ARGV[6] active window (ms): queues that asked within it count for the shares
+--   ARGV[7] recovery of the factor per second after a 429 (e.g. 0.05 = +5% of the rate per second)
+--   ARGV[8] relaxation of the ceiling per minute (e.g. 0.02): the ceiling is the factor just under the
+--     one that last drew a 429; recovery stops there, and it creeps back up slowly
+--   ARGV[9] longest wait (ms) a caller accepts for a reserved slot; beyond it the request is refused
+--
+-- Output:
+--   returns {1, delay ms, rate×1000}: a slot is reserved; send the request after `delay` (0 = now).
+--     {0, wait ms, rate×1000}: refused; ask again after `wait`.
+--
+-- Events: none (no BullMQ events are emitted)
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local rate = tonumber(ARGV[2])

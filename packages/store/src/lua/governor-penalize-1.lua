@@ -1,16 +1,22 @@
 -- A 429 from Runflow: multiplicative decrease of the fleet's rate, once per episode (429s within the
 -- guard window of the episode's first one are the tail of the same overshoot: requests reserved or in
 -- flight at the old rate), and a full stop until Retry-After when it was given.
--- KEYS[1] governor hash of the API key
--- ARGV[1] now (ms)
--- ARGV[2] Retry-After in ms (0 when absent)
--- ARGV[3] decrease factor (e.g. 0.5)
--- ARGV[4] floor of the factor (e.g. 0.05)
--- ARGV[5] guard window (ms)
--- ARGV[6] recovery per second (same as governor-acquire.lua)
--- ARGV[7] ceiling relaxation per minute (same as governor-acquire.lua)
--- ARGV[8] ceiling margin (e.g. 0.9): the new ceiling is this times the factor that drew the 429
--- Returns the new factor ×1000.
+--
+-- Input:
+--   KEYS[1] governor hash of the API key
+--   ARGV[1] now (ms)
+--   ARGV[2] Retry-After in ms (0 when absent)
+--   ARGV[3] decrease factor (e.g. 0.5)
+--   ARGV[4] floor of the factor (e.g. 0.05)
+--   ARGV[5] guard window (ms)
+--   ARGV[6] recovery per second (same as governor-acquire.lua)
+--   ARGV[7] ceiling relaxation per minute (same as governor-acquire.lua)
+--   ARGV[8] ceiling margin (e.g. 0.9): the new ceiling is this times the factor that drew the 429
+--
+-- Output:
+--   returns the new factor ×1000.
+--
+-- Events: none (no BullMQ events are emitted)
 local key = KEYS[1]
 local now = tonumber(ARGV[1])
 local retry_after = tonumber(ARGV[2])

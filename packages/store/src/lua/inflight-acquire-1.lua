@@ -1,8 +1,14 @@
 -- Takes a slot under a model's cap of runs in flight (across queues and replicas). Idempotent per
 -- member; entries older than the stale age are dropped (their job was removed without finishing).
--- KEYS[1] in-flight hash of the model: member -> since (ms)
--- ARGV[1] member ("queue/jobId"), ARGV[2] cap, ARGV[3] now (ms), ARGV[4] stale age (ms)
--- Returns 1 when the member holds a slot, 0 when the cap is reached.
+--
+-- Input:
+--   KEYS[1] in-flight hash of the model: member -> since (ms)
+--   ARGV[1] member ("queue/jobId"), ARGV[2] cap, ARGV[3] now (ms), ARGV[4] stale age (ms)
+--
+-- Output:
+--   returns 1 when the member holds a slot, 0 when the cap is reached.
+--
+-- Events: none (no BullMQ events are emitted)
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 1 then return 1 end
 local cap = tonumber(ARGV[2])
 if redis.call('HLEN', KEYS[1]) >= cap then

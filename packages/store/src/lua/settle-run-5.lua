@@ -1,19 +1,25 @@
 -- Settles one run's spend into the queue's ledger exactly once, and settles the job's budget
 -- reservation (reserved -> spent) in the same step.
--- KEYS[1] settled marker of the run
--- KEYS[2] ledger hash of the queue
--- KEYS[3] reservations hash of the queue
--- KEYS[4] budget day window hash, KEYS[5] budget month window hash (any key of the queue when unused)
--- ARGV[1] marker TTL in seconds
--- ARGV[2] field prefix "day|model|costCenter"
--- ARGV[3] outcome field: "completed", "failed" or "wasteRuns" (a billed run no job kept: orphan/duplicate)
--- ARGV[4] delivered images
--- ARGV[5] cost in integer micro-USD
--- ARGV[6] completedBy: "callback" or "poll"
--- ARGV[7] job id whose reservation to settle ("" for none)
--- ARGV[8] marker value (JSON: cost, price used, source)
--- ARGV[9] budget window TTL (s), or 0 when the queue has no budget (KEYS[4], KEYS[5] then unused)
--- Returns 1 when settled now, 0 when the run had been settled before.
+--
+-- Input:
+--   KEYS[1] settled marker of the run
+--   KEYS[2] ledger hash of the queue
+--   KEYS[3] reservations hash of the queue
+--   KEYS[4] budget day window hash, KEYS[5] budget month window hash (any key of the queue when unused)
+--   ARGV[1] marker TTL in seconds
+--   ARGV[2] field prefix "day|model|costCenter"
+--   ARGV[3] outcome field: "completed", "failed" or "wasteRuns" (a billed run no job kept: orphan/duplicate)
+--   ARGV[4] delivered images
+--   ARGV[5] cost in integer micro-USD
+--   ARGV[6] completedBy: "callback" or "poll"
+--   ARGV[7] job id whose reservation to settle ("" for none)
+--   ARGV[8] marker value (JSON: cost, price used, source)
+--   ARGV[9] budget window TTL (s), or 0 when the queue has no budget (KEYS[4], KEYS[5] then unused)
+--
+-- Output:
+--   returns 1 when settled now, 0 when the run had been settled before.
+--
+-- Events: none (no BullMQ events are emitted)
 if not redis.call('SET', KEYS[1], ARGV[8], 'NX', 'EX', ARGV[1]) then
   return 0
 end

@@ -1,0 +1,119 @@
+import type { EditJobData, EditResult } from '@runflow-queue/shared';
+import type { RunIndex } from '@runflow-queue/store';
+import { DelayedError } from 'bullmq';
+import type { Logger } from 'pino';
+import { failJob } from './job-failure.ts';
+import { type EditJob, type LifecycleHooks, parkJob } from './park-job.ts';
+import type { StepContext, StepDeps } from './step-context.ts';
+import { queuedStep } from './step-queued.ts';
+import { submittedStep } from './step-submitted.ts';
+import { submittingStep } from './step-submitting.ts';
+import type { Transition } from './transition.ts';
+
+/** What the loop needs beyond the steps' own I/O: the run index, the logger, test hooks. */
+export interface EditJobDeps extends StepDeps {
+  runIndex: Pick<RunIndex, 'record'>;
+  logger: Logger;
+  hooks?: LifecycleHooks;
+}
+
+/**
+ * The signal that tells BullMQ the job moved itself to delayed. One shared instance: building an
+ * Error captures a stack trace, and this is thrown on every park.
+ */
+export const PARKED = new DelayedError('parked until its result or its next poll');
+
+/** More transitions than any path takes in one wake-up (the longest: submitting → queued → submitting → park). */
+const MAX_TRANSITIONS_PER_WAKE = 8;
+
+/** The step function for the job's current step. */
+export function runStep(ctx: StepContext): Promise<Transition> {
+  const { data } = ctx;
+  switch (data.step) {
+    case 'queued':
+      return queuedStep({ ...ctx, data });
+    case 'submitting':
+      return submittingStep({ ...ctx, data });
+    case 'submitted':
+      return submittedStep({ ...ctx, data });
+  }
+}
+
+/** The job's data as last saved; the processor's outcome block reads it (what the job holds). */
+export interface SavedData {
+  data: EditJobData;
+}
+
+/**
+ * The job's state machine for one wake-up: run the step, apply its transition — save the data, then
+ * continue, park, complete or fail — until the job parks or ends. The only place a job's data is
+ * saved and the only place it parks. Resolves with the result; throws PARKED or a coded failure.
+ */
+export async function runSteps(job: EditJob, token: string, saved: SavedData, deps: EditJobDeps): Promise<EditResult> {
+  const { data } = saved;
+  let ctx: StepContext = { jobId: job.id as string, data, entered: false, deps, log: jobLogger(deps, job.id, data) };
+  for (let transitions = 0; transitions < MAX_TRANSITIONS_PER_WAKE; transitions += 1) {
+    const transition = await runStep(ctx);
+    switch (transition.kind) {
+      case 'next':
+        ctx = { ...(await save(job, deps, saved, ctx, transition.data)), entered: true };
+        continue;
+      case 'park': {
+        if (transition.data) ctx = await save(job, deps, saved, ctx, transition.data);
+        if (transition.pauseQueueMs !== undefined) await deps.governance.rateLimitQueue(transition.pauseQueueMs);
+        const woke = await parkJob(job, token, ctx.data, transition.wakeAt, deps);
+        ctx.log.debug({ wakeAt: transition.wakeAt, reason: transition.reason, woke }, 'parked');
+        throw PARKED;
+      }
+      case 'complete':
+        return transition.result;
+      case 'fail':
+        throw failJob(transition.code, transition.message);
+    }
+  }
+  throw new Error(`job ${job.id}: more than ${MAX_TRANSITIONS_PER_WAKE} steps in one wake-up (step ${ctx.data.step})`);
+}
+
+/**
+ * Saves the job's new data before anything acts on it. Entering `submitted` also records the run in
+ * the run index (ingest finds the job by it) and moves the job to priority 0: BullMQ serves
+ * priority-0 jobs before prioritized ones, and the producer enqueues every new job with a priority,
+ * so a job with a run is finalized ahead of any backlog of submits when it wakes.
+ */
+async function save(
+  job: EditJob,
+  deps: EditJobDeps,
+  saved: SavedData,
+  ctx: StepContext,
+  data: EditJobData,
+): Promise<StepContext> {
+  if (data === saved.data) return ctx;
+  await job.updateData(data);
+  saved.data = data;
+  if (data.step === 'submitted' && ctx.data.step !== 'submitted') {
+    await Promise.all([
+      deps.runIndex.record(deps.queue, data.runId, ctx.jobId),
+      job.priority !== 0 ? job.changePriority({ priority: 0 }) : undefined,
+    ]);
+  }
+  // Rebind the job's log fields only when they change (a pino child per save is measurable).
+  const log =
+    data.runId !== ctx.data.runId || data.clientRef !== ctx.data.clientRef ? jobLogger(deps, job.id, data) : ctx.log;
+  return { ...ctx, data, log };
+}
+
+/** The job's logger: every line carries {queue, jobId, model, runId, clientRef}. Built from the
+ * worker's logger each time (a child of a child would repeat the keys). */
+export function jobLogger(
+  deps: Pick<EditJobDeps, 'logger' | 'queue'>,
+  jobId: string | undefined,
+  data: EditJobData,
+): Logger {
+  return deps.logger.child({
+    queue: deps.queue,
+    jobId,
+    model: data.model,
+    runId: data.runId,
+    clientRef: data.clientRef,
+  });
+}

@@ -1,0 +1,44 @@
+import type { RunflowClient } from '@runflow-queue/runflow-client';
+import type { EditJobData, WorkloadQueue } from '@runflow-queue/shared';
+import type { BudgetStore, CallbackInbox, InflightCaps, RateGovernor, SpendLedger } from '@runflow-queue/store';
+import type { Logger } from 'pino';
+import type { LifecycleConfig } from './lifecycle-config.ts';
+
+/** What keeps a queue within the account's rate limit, its budget and the models' in-flight caps. */
+export interface Governance {
+  workload: WorkloadQueue;
+  governor: Pick<RateGovernor, 'acquire' | 'penalize'>;
+  budgets: Pick<BudgetStore, 'reserve' | 'release'>;
+  inflight: Pick<InflightCaps, 'acquire' | 'release'>;
+  modelCaps: Readonly<Partial<Record<string, { maxInFlight: number }>>>;
+  /** BullMQ's manual rate limit of this queue: every worker of it stops pulling for `ms`. */
+  rateLimitQueue: (ms: number) => Promise<void>;
+}
+
+/**
+ * The I/O a step may do: only the calls it needs of each store and of the Runflow client, so a step
+ * can be run on plain objects in a unit test and on the real ones in the fleet.
+ */
+export interface StepDeps {
+  queue: string;
+  client: Pick<RunflowClient, 'createRun' | 'getRun' | 'findRunsByClientRef'>;
+  inbox: Pick<CallbackInbox, 'read' | 'has' | 'runForClientRef'>;
+  ledger: Pick<SpendLedger, 'settle' | 'settleWaste'>;
+  lifecycle: LifecycleConfig;
+  governance: Governance;
+  now: () => number;
+}
+
+/** One step's view of the job: its id and data, never the BullMQ job (the loop owns that). */
+export interface StepContext<D extends EditJobData = EditJobData> {
+  jobId: string;
+  data: D;
+  /**
+   * True when this step was entered in this wake-up (the previous step returned `next`); false when
+   * the job was found in it at dequeue — for `submitting`, that means an earlier POST may have
+   * reached Runflow without an answer.
+   */
+  entered: boolean;
+  deps: StepDeps;
+  log: Logger;
+}

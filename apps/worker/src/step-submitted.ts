@@ -1,0 +1,70 @@
+import { isRunflowApiError } from '@runflow-queue/runflow-client';
+import { isTerminalStatus, type SubmittedJobData } from '@runflow-queue/shared';
+import { backoffMs } from './lifecycle-config.ts';
+import { takeRequestSlot } from './request-slot.ts';
+import { settleRun } from './settle-run.ts';
+import type { StepContext } from './step-context.ts';
+import { fail, parkUntil, type Transition } from './transition.ts';
+
+/**
+ * Step `submitted`: the job woke (promoted by a callback, or its poll time came). Inbox first; else
+ * poll; still running → park again with backoff; past the hard deadline → fail with a code.
+ */
+export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise<Transition> {
+  const { deps, data } = ctx;
+  const { runId } = data;
+  const entry = await deps.inbox.read(deps.queue, runId);
+  if (entry) {
+    const p = entry.payload;
+    return settleRun(
+      ctx,
+      {
+        status: p.status,
+        output: p.output,
+        cost: p.cost,
+        completedAt: p.completed_at,
+        durationMs: p.duration_ms,
+        failure: { output: p.output },
+      },
+      'callback',
+    );
+  }
+
+  // A poll slot further out: the job simply stays parked a little longer (no queue-wide pause).
+  const slot = await takeRequestSlot(ctx);
+  if (slot) return parkUntil(deps.now() + slot.waitMs, 'poll slot');
+  const now = deps.now();
+  try {
+    const run = await deps.client.getRun(runId);
+    if (isTerminalStatus(run.status_code)) {
+      return settleRun(
+        ctx,
+        {
+          status: run.status_code,
+          output: run.output,
+          cost: run.cost,
+          completedAt: run.completed_at,
+          durationMs: run.duration_ms,
+          failure: run,
+        },
+        'poll',
+      );
+    }
+  } catch (error) {
+    if (!isRunflowApiError(error)) throw error;
+    if (error.kind === 'permanent') return fail(error.code, `polling run ${runId}: ${error.message}`);
+    if (error.status === 429) await deps.governance.governor.penalize(error.retryAfterMs);
+    ctx.log.info({ code: error.code, status: error.status }, 'poll failed (retryable); will poll again');
+  }
+
+  const deadlineAt = data.deadlineAt ?? now;
+  if (now >= deadlineAt) {
+    return fail(
+      'RUN_DEADLINE_EXCEEDED',
+      `run ${runId} had no terminal result by ${new Date(deadlineAt).toISOString()}`,
+    );
+  }
+  const polls = (data.polls ?? 0) + 1;
+  const wait = backoffMs(deps.lifecycle.pollIntervalMs, polls - 1, deps.lifecycle.maxPollIntervalMs);
+  return parkUntil(Math.min(now + wait, deadlineAt), 'polling', { data: { ...data, polls } });
+}

@@ -1,0 +1,63 @@
+import type { EditJobData, EditResult } from '@runflow-queue/shared';
+import { Job, Queue } from 'bullmq';
+import { bullPrefix } from './keys.ts';
+import { LuaScript, type RedisClient } from './lua-script.ts';
+
+// What the apps need of BullMQ's own records, in one place: opening an edit queue under our key
+// layout (one hash tag per queue), promoting a parked job, and marking a job abandoned — the one
+// script of ours that reads BullMQ's job hash (its `data`, `finishedOn` and lock keys).
+
+export type EditQueue = Queue<EditJobData, EditResult>;
+
+/** Anything with `warn` (pino or a test double): where a queue's connection errors go. */
+export interface QueueErrorLog {
+  warn(fields: object, message: string): void;
+}
+
+/**
+ * An edit queue of `prefix` on `connection`, with the `'error'` listener every BullMQ object needs
+ * (without one, a Redis hiccup is an unhandled 'error' event that kills the process).
+ */
+export function openQueue(
+  connection: RedisClient,
+  prefix: string,
+  name: string,
+  log: QueueErrorLog = { warn: () => {} },
+): EditQueue {
+  const queue = new Queue<EditJobData, EditResult>(name, { connection, prefix: bullPrefix(prefix, name) });
+  queue.on('error', (err) => log.warn({ err: err.message, queue: name }, 'queue error'));
+  return queue;
+}
+
+/**
+ * Wakes a parked job now. False when it was not parked: still active (its worker re-checks the inbox
+ * after parking), already waiting, finished or gone — each of which is fine for a caller that only
+ * wants it to look at its result soon.
+ */
+export async function promoteJob(queue: Queue, jobId: string): Promise<boolean> {
+  try {
+    await new Job(queue, 'edit', {}, {}, jobId).promote();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const abandonScript = new LuaScript('abandon-job-2');
+
+/** What abandonJob found: the job's step after marking it, or why it did not. */
+export type AbandonAnswer = 'missing' | 'finished' | 'active' | EditJobData['step'];
+
+const ANSWERS: readonly AbandonAnswer[] = ['missing', 'finished', 'active', 'queued', 'submitting', 'submitted'];
+
+function isAbandonAnswer(value: string): value is AbandonAnswer {
+  return (ANSWERS as readonly string[]).includes(value);
+}
+
+/** Marks a job abandoned atomically, unless a worker holds it now (see abandon-job-2.lua). */
+export async function abandonJob(redis: RedisClient, queue: Queue, jobId: string, now: number): Promise<AbandonAnswer> {
+  const jobKey = queue.toKey(jobId);
+  const answer = String(await abandonScript.run(redis, [jobKey, `${jobKey}:lock`], [now]));
+  if (!isAbandonAnswer(answer)) throw new Error(`abandon-job-2.lua answered ${JSON.stringify(answer)}`);
+  return answer;
+}
