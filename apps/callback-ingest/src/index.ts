@@ -1,3 +1,3 @@
-export { buildApp, CALLBACK_PATH, type IngestDeps } from './app.ts';
+// What tests and the benchmarks use of callback-ingest (the app itself runs from main.ts).
+export { buildApp, CALLBACK_PATH } from './app.ts';
 export { IngestEnv, parseEnv } from './env.ts';
-export { type SignatureCheck, verifySignature } from './verify-signature.ts';
