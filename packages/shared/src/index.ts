@@ -15,6 +15,7 @@ export {
   formatFieldIssues,
   JobTags,
   parseEditRequest,
+  RequestTags,
   toFieldIssues,
 } from './edit-request.ts';
 export { ERROR_CODES, type ErrorCode, failureCode, formatFailure, RunflowQueueError } from './error-codes.ts';
@@ -30,6 +31,9 @@ export {
   type PricePoint,
   type Surcharge,
 } from './models.ts';
+export { embeddedIPv4 } from './embedded-ipv4.ts';
+export { jsonDepth, MAX_BODY_DEPTH, tooDeep } from './json-depth.ts';
+export { LEDGER_NAME_PATTERN, LedgerName } from './ledger-name.ts';
 export { formatMicroUsd, MICRO_PER_USD, microToUsdString, parseUsdToMicro } from './money.ts';
 export {
   type AddressClass,
@@ -41,6 +45,13 @@ export {
   notifyUrlRejection,
 } from './notify-url-policy.ts';
 export { parseConfig } from './parse-config.ts';
+export {
+  coded4xx,
+  type ServerLimits,
+  serverLimitOptions,
+  serverLimitsEnv,
+  serverLimitsOf,
+} from './server-limits.ts';
 export {
   estimateCostMicroUsd,
   type PricedRun,
