@@ -1,3 +1,3 @@
 export { buildApp, CALLBACK_PATH, type IngestDeps } from './app.ts';
-export { IngestEnv, parseEnv } from './env.ts';
+export { INGEST_LIMITS, IngestEnv, parseEnv } from './env.ts';
 export { type SignatureCheck, verifySignature } from './verify-signature.ts';

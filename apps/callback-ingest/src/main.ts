@@ -1,4 +1,5 @@
 import { createIngestMetrics } from '@runflow-queue/metrics';
+import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
@@ -33,6 +34,7 @@ const app = buildApp({
   queues: env.QUEUES,
   secrets: env.CALLBACK_SECRETS,
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  limits: serverLimitsOf(env),
   logger,
   metrics: createIngestMetrics({ defaultMetrics: true }),
 });
