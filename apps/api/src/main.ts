@@ -1,4 +1,5 @@
 import { createProducer } from '@runflow-queue/producer';
+import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { pino } from 'pino';
 import { buildApp } from './app.ts';
@@ -33,12 +34,22 @@ const app = buildApp({
   producer,
   redis,
   queues: env.QUEUES,
-  tokens: env.API_TOKENS,
+  tokens: [...env.API_TOKENS, ...env.API_ADMIN_TOKENS],
   bodyLimitBytes: env.BODY_LIMIT_BYTES,
+  limits: serverLimitsOf(env),
   logger,
 });
 const address = await app.listen({ host: env.HOST, port: env.PORT });
-logger.info({ address, queues: env.QUEUES, tokenCount: env.API_TOKENS.length }, 'api listening');
+logger.info(
+  {
+    address,
+    queues: env.QUEUES,
+    tokenCount: env.API_TOKENS.length + env.API_ADMIN_TOKENS.length,
+    callers: [...new Set(env.API_TOKENS.map((c) => c.name))],
+    admins: [...new Set(env.API_ADMIN_TOKENS.map((c) => c.name))],
+  },
+  'api listening',
+);
 
 let stopping = false;
 async function shutdown(signal: string): Promise<void> {
