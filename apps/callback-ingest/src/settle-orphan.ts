@@ -35,7 +35,13 @@ export async function settleIfOrphan(
   });
   if (price.costMicroUsd === 0) return 'free';
   const settled = await ledger.settleWaste(
-    { queue: queue.name, runId: payload.run_id, model: data.model, costCenter: data.tags?.costCenter },
+    {
+      queue: queue.name,
+      runId: payload.run_id,
+      model: data.model,
+      costCenter: data.tags?.costCenter,
+      caller: data.caller,
+    },
     price,
   );
   return settled ? 'waste' : 'already-settled';

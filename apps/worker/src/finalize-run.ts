@@ -104,6 +104,7 @@ async function settle(ctx: JobContext, run: TerminalRun, completedBy: CompletedB
     model: data.model,
     day,
     costCenter: data.tags?.costCenter,
+    caller: data.caller,
     outcome: succeeded ? 'completed' : 'failed',
     images,
     costMicroUsd,

@@ -24,7 +24,7 @@ export async function settleSupersededRun(ctx: JobContext): Promise<void> {
   );
   if (price.costMicroUsd === 0) return;
   const settled = await deps.ledger.settleWaste(
-    { queue: deps.queue, runId: other, model: data.model, costCenter: data.tags?.costCenter },
+    { queue: deps.queue, runId: other, model: data.model, costCenter: data.tags?.costCenter, caller: data.caller },
     price,
   );
   if (settled)
