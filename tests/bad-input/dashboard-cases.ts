@@ -1,3 +1,4 @@
+import type { CallerEditRequest } from '@runflow-queue/producer';
 import { expect } from 'vitest';
 import { type BadCase, board, boardJobJson, type DashboardAs, IMAGE, keyCount, pro, theProducer } from './harness.ts';
 
@@ -8,7 +9,8 @@ import { type BadCase, board, boardJobJson, type DashboardAs, IMAGE, keyCount, p
 let target: string | undefined;
 /** A queued job of queue `edits` for the write actions to aim at (made once, through the producer). */
 async function targetJob(): Promise<string> {
-  target ??= (await theProducer().enqueueEdit('edits', pro({ prompt: 'the board aims at this' }))).id;
+  target ??= (await theProducer().enqueueEdit('edits', pro({ prompt: 'the board aims at this' }) as CallerEditRequest))
+    .id;
   return target;
 }
 
@@ -19,7 +21,7 @@ async function secretJob(): Promise<string> {
     await theProducer().enqueueEdit('edits', {
       ...pro({ image_urls: [`${IMAGE}?X-Amz-Signature=abc123&X-Amz-Expires=600`] }),
       notifyUrl: 'https://hooks.example.com/done?token=s3cr3t-value',
-    })
+    } as CallerEditRequest)
   ).id;
   return webhookJob;
 }

@@ -18,7 +18,8 @@ function groupsOf(address: string): number[] | undefined {
   const parse = (part: string | undefined) => (part ? part.split(':').map((group) => Number.parseInt(group, 16)) : []);
   const left = parse(head);
   const right = parse(tail);
-  const groups = tail === undefined ? left : [...left, ...Array(8 - left.length - right.length).fill(0), ...right];
+  const gap = Array.from({ length: Math.max(0, 8 - left.length - right.length) }, () => 0);
+  const groups = tail === undefined ? left : [...left, ...gap, ...right];
   return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
 }
 

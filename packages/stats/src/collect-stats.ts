@@ -155,7 +155,8 @@ async function queueStats(
       byModelToday[row.model] = (byModelToday[row.model] ?? 0) + row.spendMicroUsd;
     }
     if (row.day.startsWith(ctx.month)) monthMicroUsd += row.spendMicroUsd;
-    const caller = (byCaller[row.caller] ??= { todayMicroUsd: 0, monthMicroUsd: 0 });
+    const caller = byCaller[row.caller] ?? { todayMicroUsd: 0, monthMicroUsd: 0 };
+    byCaller[row.caller] = caller;
     if (row.day === ctx.today) caller.todayMicroUsd += row.spendMicroUsd;
     if (row.day.startsWith(ctx.month)) caller.monthMicroUsd += row.spendMicroUsd;
     wasteMicroUsd += row.wasteMicroUsd;
