@@ -18,6 +18,13 @@ export interface BoardAccess {
 }
 
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
+/** Bull Board's error statuses → our codes (its body keeps its own translation key). */
+const BOARD_ERROR_CODES: Record<number, ErrorCode> = {
+  400: 'BAD_REQUEST',
+  404: 'NOT_FOUND',
+  405: 'QUEUE_READ_ONLY',
+  500: 'INTERNAL',
+};
 const QUEUE_ROUTE = new RegExp(`^${BOARD_PATH}/api/queues/([^/]+)(/.*)?$`);
 
 function send(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
@@ -96,6 +103,20 @@ export function guardBoardWrites(app: FastifyInstance, access: BoardAccess): voi
       });
     }
     if (job.dropped.length > 0) request.log.info({ queue: target.queue, dropped: job.dropped }, 'board job: worker fields dropped');
+  });
+
+  // Bull Board's own errors ({error: {key}}) get one of our codes beside their key.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (reply.statusCode < 400 || typeof payload !== 'string' || !request.url.startsWith(`${BOARD_PATH}/api/`)) {
+      return payload;
+    }
+    try {
+      const body = JSON.parse(payload) as Record<string, unknown>;
+      if (body.code !== undefined || body.error === undefined) return payload;
+      return JSON.stringify({ code: BOARD_ERROR_CODES[reply.statusCode] ?? 'BAD_REQUEST', ...body });
+    } catch {
+      return payload;
+    }
   });
 
   // What the board draws for a viewer: every queue read-only (no retry, clean, add, pause buttons).
