@@ -12,8 +12,10 @@ import { type Fleet, nb2Edit, proEdit, quietLogger, startFleet, waitFor } from '
 // No Chromium → this test FAILS (a skipped test is not a passing one); .ci/run installs it.
 
 const SHOTS = 'test-results/screenshots';
+// The browser logs in as the operator (it adds a job); the viewer may only look.
 const USER = 'operator';
 const PASSWORD = 'correct-horse-battery';
+const VIEWER = { username: 'viewer', password: 'viewer-only-password' };
 const TOKEN = 'dashboard-token-0123456789abcdef';
 const SECRET_IN_URL = 's3cr3t-webhook-token';
 /**
@@ -107,8 +109,14 @@ beforeAll(async () => {
     redis: fleet.redis,
     prefix: fleet.prefix,
     queues: fleet.queues,
-    auth: { user: USER, password: PASSWORD, token: TOKEN },
+    auth: {
+      user: VIEWER.username,
+      password: VIEWER.password,
+      token: TOKEN,
+      operator: { user: USER, password: PASSWORD },
+    },
     readOnlyQueues: ['thumbs'],
+    producer: fleet.producer,
     workloads: parseWorkloads(workloadsInput),
     logger: quietLogger,
     spendRefreshSeconds: 0,
@@ -201,6 +209,27 @@ describe('dashboard in a real browser, after real jobs', { timeout: 120_000 }, (
     await expect.poll(() => page.getByText('Throughput (jobs / min)').count(), UI_WAIT).toBe(1);
     expect(await page.getByRole('button', { name: 'Retry all' }).count()).toBe(0);
     expect(await page.getByRole('button', { name: 'Clean all' }).count()).toBe(0);
+  });
+
+  it('shows a viewer every queue read-only, and refuses the viewer’s writes with 403', async () => {
+    const viewer = await browser.newContext({ httpCredentials: VIEWER });
+    try {
+      const visitor = await viewer.newPage();
+      await visitor.goto(`${url}/queues/queue/catalog?status=completed`);
+      await expect.poll(() => visitor.getByText('Throughput (jobs / min)').count(), { timeout: 15_000 }).toBe(1);
+      expect(await visitor.getByRole('button', { name: 'Clean all' }).count()).toBe(0);
+      const queues = (await (await visitor.request.get(`${url}/queues/api/queues`)).json()) as {
+        queues: { name: string; readOnlyMode: boolean }[];
+      };
+      expect(queues.queues.map((q) => [q.name, q.readOnlyMode])).toEqual(fleet.queues.map((name) => [name, true]));
+      const [job] = await fleet.producer.queue('catalog').getJobs(['completed'], 0, 0);
+      const retry = await visitor.request.put(`${url}/queues/api/queues/catalog/${job.id}/retry`);
+      expect(retry.status()).toBe(403);
+      expect(await retry.json()).toMatchObject({ code: 'FORBIDDEN' });
+      expect(await job.getState()).toBe('completed');
+    } finally {
+      await viewer.close();
+    }
   });
 
   it('shows on the spend page the ledger’s numbers, equal to `pnpm spend`', async () => {

@@ -1,3 +1,4 @@
+import { MAX_DELAY_MS } from '@runflow-queue/producer';
 import { EditRequest, EditResult, JobStep, JobTags } from '@runflow-queue/shared';
 import { z } from 'zod';
 
@@ -16,7 +17,13 @@ const enqueueFields = {
     .max(MAX_PRIORITY)
     .optional()
     .describe('1 runs first; equal priorities FIFO; default 1000'),
-  delayMs: z.number().int().min(0).optional().describe('wait this long before the job may start'),
+  delayMs: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_DELAY_MS)
+    .optional()
+    .describe('wait this long (ms, at most 7 days) before the job may start'),
 };
 const notifyUrl = z
   .string()
@@ -86,6 +93,7 @@ export const EditStatusBody = z.object({
   finishedAt: z.number().int().optional(),
   priority: z.number().int().optional(),
   tags: JobTags.optional(),
+  caller: z.string().describe('the named caller (API token) that enqueued the job; `default` when none'),
   notifyUrl: z.string().optional(),
   abandoned: z.boolean(),
   result: EditResult.optional().describe('when completed: outputs (presigned URLs), costMicroUsd, outputsExpireAt'),

@@ -10,13 +10,19 @@ import {
   ERROR_CODES,
   type ErrorCode,
   type FieldIssue,
+  MAX_BODY_DEPTH,
   RunflowQueueError,
+  type ServerLimits,
+  serverLimitOptions,
+  tooDeep,
 } from '@runflow-queue/shared';
 import type { RedisClient } from '@runflow-queue/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import type { ApiCaller } from './api-callers.ts';
 import { MAX_BATCH_ITEMS } from './api-schemas.ts';
 import { createTokenCheck } from './bearer-auth.ts';
+import { API_LIMITS } from './env.ts';
 import { buildOpenApiDocument } from './openapi-document.ts';
 
 export interface ApiDeps {
@@ -26,13 +32,21 @@ export interface ApiDeps {
   redis: RedisClient;
   /** Queues callers may use; the first is the default. */
   queues: readonly string[];
-  /** Trusted bearer tokens. */
-  tokens: readonly string[];
+  /**
+   * Trusted bearer tokens and whose they are. A bare string is caller `default`. A caller sees, waits
+   * on and cancels only its own jobs (404 for another's); an admin sees all.
+   */
+  tokens: readonly (string | ApiCaller)[];
   logger: Logger;
   bodyLimitBytes?: number;
+  /** Slow-client timeouts and the connection cap (default: API_LIMITS). */
+  limits?: ServerLimits;
   /** How long DELETE waits for a worker to let go of an active job before answering JOB_BUSY (default 5 s). */
   cancelWaitMs?: number;
 }
+
+/** Longest long poll of GET /v1/edits/:id?waitMs= (under a load balancer's usual 60 s idle timeout). */
+export const MAX_WAIT_MS = 55_000;
 
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/openapi.json']);
 
@@ -63,22 +77,41 @@ const CANCEL_STATUS: Record<CancelResult['outcome'], { status: number; code?: Er
  */
 export function buildApp(deps: ApiDeps): FastifyInstance {
   const bodyLimit = deps.bodyLimitBytes ?? 5 * 1024 * 1024;
+  const limits = deps.limits ?? API_LIMITS;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit,
+    ...serverLimitOptions(limits),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
   // JSON only: a text/plain body would otherwise reach the routes as a string.
   app.removeContentTypeParser('text/plain');
   const { producer } = deps;
-  const authorized = createTokenCheck(deps.tokens);
+  const callerOf = createTokenCheck(deps.tokens);
+  const callers = new WeakMap<FastifyRequest, ApiCaller>();
+  /** Whose request this is: the caller to record on new jobs, and the scope of look-ups (none: admin). */
+  const who = (request: FastifyRequest) => {
+    const caller = callers.get(request) as ApiCaller;
+    return { name: caller.name, scope: caller.admin ? undefined : caller.name };
+  };
   const defaultQueue = deps.queues[0];
   const openapi = buildOpenApiDocument({ queues: deps.queues });
 
   app.addHook('onRequest', async (request, reply) => {
     if (PUBLIC_PATHS.has(request.url.split('?')[0])) return;
-    if (!authorized(request.headers.authorization)) {
+    const caller = callerOf(request.headers.authorization);
+    if (!caller) {
       reply.header('www-authenticate', 'Bearer');
       return sendError(reply, 'API_UNAUTHENTICATED', 'send Authorization: Bearer <token> with a token from API_TOKENS');
+    }
+    callers.set(request, caller);
+  });
+
+  // Before any route reads the body: a 100,000-deep array would overflow every recursive walk after
+  // this (validation, the issue list, the response serializer).
+  app.addHook('preValidation', async (request, reply) => {
+    if (request.body !== undefined && tooDeep(request.body)) {
+      return sendError(reply, 'BODY_TOO_DEEP', `the body nests deeper than ${MAX_BODY_DEPTH} levels`);
     }
   });
 
@@ -96,11 +129,9 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
     }
-    if ((error.statusCode ?? 500) < 500) {
-      return reply.code(error.statusCode as number).send({ code: error.code ?? 'BAD_REQUEST', message: error.message });
-    }
+    if ((error.statusCode ?? 500) < 500) return sendError(reply, 'BAD_REQUEST', error.message);
     request.log.error({ err: error }, 'request failed');
-    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
+    return sendError(reply, 'INTERNAL', 'internal error');
   });
 
   /** The queue a request names, or the default; throws UNKNOWN_QUEUE naming the allowed ones. */
@@ -141,6 +172,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       {
         priority,
         delayMs,
+        caller: who(request).name,
       } as EnqueueOptions,
     );
     return reply.code(202).send({
@@ -191,6 +223,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
         {
           priority,
           delayMs,
+          caller: who(request).name,
         } as EnqueueOptions,
       );
       return reply.code(202).send({
@@ -216,8 +249,25 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   app.get('/v1/edits/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
-    const queue = queueOf((request.query as { queue?: string }).queue);
-    const status = await producer.getEdit(queue, id);
+    const query = request.query as { queue?: string; waitMs?: string };
+    const queue = queueOf(query.queue);
+    const scope = { caller: who(request).scope };
+    if (query.waitMs !== undefined) {
+      // Long poll: answer once the job has finished, or after waitMs with the job as it is then.
+      const waitMs = Number(query.waitMs);
+      if (!Number.isSafeInteger(waitMs) || waitMs < 1 || waitMs > MAX_WAIT_MS) {
+        throw new EditValidationError(
+          [{ path: 'waitMs', value: query.waitMs, message: `must be a whole number of ms from 1 to ${MAX_WAIT_MS}` }],
+          'query',
+        );
+      }
+      await producer.waitForResult(queue, id, { ...scope, timeoutMs: waitMs }).catch((error: unknown) => {
+        // Finished failed, or still running: the status below says which. Not found: the caller's 404.
+        if (error instanceof RunflowQueueError && error.code === 'JOB_NOT_FOUND') throw error;
+      });
+    }
+    // Another caller's job answers exactly like no job: ids are sequential, existence is not a secret to leak.
+    const status = await producer.getEdit(queue, id, scope);
     if (!status) {
       return sendError(reply, 'JOB_NOT_FOUND', `no job ${id} in queue ${queue} (or it is past its retention window)`);
     }
@@ -227,11 +277,17 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
   app.delete('/v1/edits/:id', async (request, reply) => {
     const { id } = request.params as { id: string };
     const queue = queueOf((request.query as { queue?: string }).queue);
-    const result = await producer.cancelEdit(queue, id, { waitActiveMs: deps.cancelWaitMs ?? 5_000 });
+    const result = await producer.cancelEdit(queue, id, {
+      waitActiveMs: deps.cancelWaitMs ?? 5_000,
+      caller: who(request).scope,
+    });
     const { status, code } = CANCEL_STATUS[result.outcome];
     return reply.code(status).send(code ? { code, ...result } : result);
   });
 
+  app.setNotFoundHandler((request, reply) =>
+    sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
   app.get('/openapi.json', async () => openapi);
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/readyz', async (_request, reply) => {

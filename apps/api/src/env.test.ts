@@ -8,7 +8,14 @@ describe('api env', () => {
       REDIS_URL: 'redis://127.0.0.1:6379',
       REDIS_PREFIX: 'rfq',
       QUEUES: ['edits'],
-      API_TOKENS: ['svc-a-0123456789abcdef', 'svc-b-0123456789abcdef'],
+      API_TOKENS: [
+        { name: 'default', token: 'svc-a-0123456789abcdef' },
+        { name: 'default', token: 'svc-b-0123456789abcdef' },
+      ],
+      API_ADMIN_TOKENS: [],
+      REQUEST_TIMEOUT_MS: 30_000,
+      HEADERS_TIMEOUT_MS: 10_000,
+      MAX_CONNECTIONS: 5_000,
       HOST: '0.0.0.0',
       PORT: 3200,
       NOTIFY_ALLOW_HTTP_LOOPBACK: false,
@@ -34,5 +41,24 @@ describe('api env', () => {
     expect(error?.message).toContain('QUEUES="Bad Queue"');
     expect(error?.message).not.toContain('short-secret');
     expect(() => parseEnv({})).toThrow(/API_TOKENS=null: set API_TOKENS/);
+  });
+
+  it('reads named callers and admins, and refuses a bad name or a token listed twice', () => {
+    const env = parseEnv({
+      API_TOKENS: 'catalog:cat-0123456789abcdef, search:sea-0123456789abcdef',
+      API_ADMIN_TOKENS: 'ops:ops-0123456789abcdef, adm-0123456789abcdef',
+    });
+    expect(env.API_TOKENS).toEqual([
+      { name: 'catalog', token: 'cat-0123456789abcdef' },
+      { name: 'search', token: 'sea-0123456789abcdef' },
+    ]);
+    expect(env.API_ADMIN_TOKENS).toEqual([
+      { name: 'ops', token: 'ops-0123456789abcdef', admin: true },
+      { name: 'admin', token: 'adm-0123456789abcdef', admin: true },
+    ]);
+    expect(() => parseEnv({ API_TOKENS: 'bad|name:cat-0123456789abcdef' })).toThrow(/a caller name is 1 to 64/);
+    expect(() =>
+      parseEnv({ API_TOKENS: 'a:cat-0123456789abcdef', API_ADMIN_TOKENS: 'b:cat-0123456789abcdef' }),
+    ).toThrow(/a token is listed twice/);
   });
 });

@@ -1,5 +1,6 @@
-import { parseConfig } from '@runflow-queue/shared';
+import { parseConfig, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
 import { z } from 'zod';
+import { CallerEntry, DEFAULT_CALLER_NAME, duplicateTokens } from './api-callers.ts';
 
 const list = (name: string) =>
   z.string({ error: `set ${name}` }).transform((value) =>
@@ -14,39 +15,60 @@ const flag = z
   .default('false')
   .transform((value) => value === 'true' || value === '1');
 
-export const ApiEnv = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z.string().min(1).default('rfq'),
-  /** Queues this API may enqueue to; the first is the default when a request names none. */
-  QUEUES: list('QUEUES')
-    .default(['edits'])
-    .pipe(
-      z
-        .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _'))
-        .min(1),
-    ),
-  /** Comma-separated bearer tokens, one per calling service (rotation: several at once). */
-  API_TOKENS: list('API_TOKENS').pipe(
-    z
-      .array(z.string().min(16, 'each API token needs at least 16 characters (e.g. `openssl rand -hex 24`)'))
-      .min(1, 'set at least one token'),
-  ),
-  HOST: z.string().default('0.0.0.0'),
-  PORT: z.coerce.number().int().min(0).max(65535).default(3200),
-  BODY_LIMIT_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(5 * 1024 * 1024),
-  /** Accept notifyUrl targets on loopback (http too): development only. Workers have the same switch. */
-  NOTIFY_ALLOW_HTTP_LOOPBACK: flag,
-  /** Accept notifyUrl targets on private networks (10/8, 172.16/12, 192.168/16, …). */
-  NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-});
+/** Slow clients: 5 MB bodies get 30 s; keep-alive outlasts a load balancer's usual 60 s idle timeout. */
+export const API_LIMITS: ServerLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 72_000,
+  idleTimeoutMs: 75_000,
+  maxConnections: 5_000,
+};
+
+export const ApiEnv = z
+  .object({
+    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+    REDIS_PREFIX: z.string().min(1).default('rfq'),
+    /** Queues this API may enqueue to; the first is the default when a request names none. */
+    QUEUES: list('QUEUES')
+      .default(['edits'])
+      .pipe(
+        z
+          .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _'))
+          .min(1),
+      ),
+    /**
+     * Comma-separated `name:token` pairs, one caller per calling service (rotation: two entries with the
+     * same name). A caller sees, waits on and cancels only its own jobs; a bare token is caller `default`.
+     */
+    API_TOKENS: list('API_TOKENS').pipe(z.array(CallerEntry).min(1, 'set at least one token')),
+    /** `name:token` pairs (or a bare token, named `admin`) that see and cancel every caller's jobs. */
+    API_ADMIN_TOKENS: list('API_ADMIN_TOKENS')
+      .default([])
+      .pipe(z.array(CallerEntry))
+      .transform((callers) =>
+        callers.map((c) => ({ ...c, name: c.name === DEFAULT_CALLER_NAME ? 'admin' : c.name, admin: true })),
+      ),
+    HOST: z.string().default('0.0.0.0'),
+    PORT: z.coerce.number().int().min(0).max(65535).default(3200),
+    BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .positive()
+      .default(5 * 1024 * 1024),
+    /** Accept notifyUrl targets on loopback (http too): development only. Workers have the same switch. */
+    NOTIFY_ALLOW_HTTP_LOOPBACK: flag,
+    /** Accept notifyUrl targets on private networks (10/8, 172.16/12, 192.168/16, …). */
+    NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
+    ...serverLimitsEnv(API_LIMITS),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  })
+  .refine((env) => !duplicateTokens([...env.API_TOKENS, ...env.API_ADMIN_TOKENS]), {
+    path: ['API_TOKENS'],
+    message: 'a token is listed twice (in API_TOKENS or API_ADMIN_TOKENS): each token belongs to one caller',
+  });
 export type ApiEnv = z.infer<typeof ApiEnv>;
 
 /** Parses the API's environment once, at boot; the error names every bad variable (tokens hidden). */
 export function parseEnv(source: Record<string, string | undefined>): ApiEnv {
-  return parseConfig(ApiEnv, source, { app: 'api', secrets: ['API_TOKENS'] });
+  return parseConfig(ApiEnv, source, { app: 'api', secrets: ['API_TOKENS', 'API_ADMIN_TOKENS'] });
 }

@@ -1,5 +1,6 @@
 import { createProducer } from '@runflow-queue/producer';
 import { bootApp } from '@runflow-queue/runtime';
+import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { buildApp } from './app.ts';
 import { parseEnv } from './env.ts';
@@ -28,13 +29,23 @@ await bootApp({
       producer,
       redis,
       queues: env.QUEUES,
-      tokens: env.API_TOKENS,
+      tokens: [...env.API_TOKENS, ...env.API_ADMIN_TOKENS],
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      limits: serverLimitsOf(env),
       logger,
     });
     // Drains in-flight requests.
     own('http server', () => app.close());
     const address = await app.listen({ host: env.HOST, port: env.PORT });
-    logger.info({ address, queues: env.QUEUES, tokenCount: env.API_TOKENS.length }, 'api listening');
+    logger.info(
+      {
+        address,
+        queues: env.QUEUES,
+        tokenCount: env.API_TOKENS.length + env.API_ADMIN_TOKENS.length,
+        callers: [...new Set(env.API_TOKENS.map((c) => c.name))],
+        admins: [...new Set(env.API_ADMIN_TOKENS.map((c) => c.name))],
+      },
+      'api listening',
+    );
   },
 });

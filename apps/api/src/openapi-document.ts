@@ -47,7 +47,8 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
       title: 'runflow-queue API',
       version: '1.0.0',
       description:
-        'Enqueue Runflow image edits, follow them, cancel them. Bearer-authenticated (API_TOKENS). ' +
+        'Enqueue Runflow image edits, follow them, cancel them. Bearer-authenticated (API_TOKENS): each token ' +
+        "belongs to a named caller, which sees, waits on and cancels only its own jobs (another caller's answer 404). " +
         `Queues: ${options.queues.join(', ')}.`,
     },
     ...(options.serverUrl ? { servers: [{ url: options.serverUrl }] } : {}),
@@ -61,7 +62,7 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
           requestBody: { required: true, content: json('CreateEdit') },
           responses: {
             '202': { description: 'enqueued (or deduplicated by its idempotency key)', content: json('Enqueued') },
-            '400': error('the body is not JSON'),
+            '400': error('the body is not JSON (MALFORMED_JSON) or nests too deep (BODY_TOO_DEEP)'),
             '401': error('missing or unknown bearer token'),
             '404': error('the queue is not one this API serves'),
             '409': error('the idempotency key was used before for a different request'),
@@ -77,7 +78,7 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
           requestBody: { required: true, content: json('CreateEditBatch') },
           responses: {
             '202': { description: 'all enqueued', content: json('BatchEnqueued') },
-            '400': error('the body is not JSON'),
+            '400': error('the body is not JSON (MALFORMED_JSON) or nests too deep (BODY_TOO_DEEP)'),
             '401': error('missing or unknown bearer token'),
             '404': error('the queue is not one this API serves'),
             '409': error('an idempotency key was used before for a different request'),
@@ -89,11 +90,22 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
         get: {
           operationId: 'getEdit',
           summary: 'Status, and the result or failure once finished',
-          parameters: [idParam, queueParam],
+          parameters: [
+            idParam,
+            queueParam,
+            {
+              name: 'waitMs',
+              in: 'query',
+              required: false,
+              description: 'long poll: answer once the job has finished, or after this many ms (1 to 55000)',
+              schema: { type: 'integer', minimum: 1, maximum: 55_000 },
+            },
+          ],
           responses: {
             '200': { description: 'the job', content: json('EditStatus') },
             '401': error('missing or unknown bearer token'),
-            '404': error('no such job (or past its retention window)'),
+            '404': error("no such job, another caller's job, or past its retention window"),
+            '422': error('waitMs out of range'),
           },
         },
         delete: {
@@ -108,7 +120,7 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
               content: json('Cancel'),
             },
             '401': error('missing or unknown bearer token'),
-            '404': { description: 'no such job', content: json('Cancel') },
+            '404': { description: "no such job, or another caller's", content: json('Cancel') },
             '409': {
               description: 'already finished (JOB_ALREADY_FINISHED) or held by a worker (JOB_BUSY)',
               content: json('Cancel'),

@@ -1,5 +1,13 @@
 import { createIngestMetrics, type IngestMetrics } from '@runflow-queue/metrics';
-import { CallbackPayload, ERROR_CODES, type ErrorCode } from '@runflow-queue/shared';
+import {
+  CallbackPayload,
+  ERROR_CODES,
+  type ErrorCode,
+  MAX_BODY_DEPTH,
+  type ServerLimits,
+  serverLimitOptions,
+  tooDeep,
+} from '@runflow-queue/shared';
 import {
   CallbackInbox,
   type EditQueue,
@@ -13,6 +21,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { observeCallbackReply } from './callback-metrics.ts';
+import { INGEST_LIMITS } from './env.ts';
 import { resolveJob } from './resolve-job.ts';
 import { verifySignature } from './verify-signature.ts';
 
@@ -25,6 +34,8 @@ export interface IngestDeps {
   /** Every trusted signing secret. */
   secrets: readonly string[];
   bodyLimitBytes?: number;
+  /** Slow-client timeouts and the connection cap (default: INGEST_LIMITS). */
+  limits?: ServerLimits;
   logger: Logger;
   /** Served at GET /metrics (default: a registry of ingest's metrics without process metrics). */
   metrics?: IngestMetrics;
@@ -40,12 +51,15 @@ function reject(reply: FastifyReply, code: ErrorCode, message: string) {
  */
 export function buildApp(deps: IngestDeps): FastifyInstance {
   const bodyLimit = deps.bodyLimitBytes ?? 1024 * 1024;
+  const limits = deps.limits ?? INGEST_LIMITS;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit,
+    ...serverLimitOptions(limits),
     // One line per callback is ours to write (at debug); fastify's per-request lines would double it.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
   const metrics = deps.metrics ?? createIngestMetrics();
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.routeOptions.url === CALLBACK_PATH)
@@ -77,10 +91,9 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       return reject(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
     }
-    if ((error.statusCode ?? 500) < 500)
-      return reply.code(error.statusCode as number).send({ code: error.code, message: error.message });
+    if ((error.statusCode ?? 500) < 500) return reject(reply, 'BAD_REQUEST', error.message);
     request.log.error({ err: error }, 'callback handling failed');
-    return reply.code(500).send({ code: 'INTERNAL', message: 'internal error' });
+    return reject(reply, 'INTERNAL', 'internal error');
   });
 
   app.post(CALLBACK_PATH, async (request, reply) => {
@@ -101,6 +114,7 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     } catch {
       return reject(reply, 'CALLBACK_MALFORMED_JSON', 'body is not valid JSON');
     }
+    if (tooDeep(json)) return reject(reply, 'BODY_TOO_DEEP', `body nests deeper than ${MAX_BODY_DEPTH} levels`);
     const parsed = CallbackPayload.safeParse(json);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
@@ -143,6 +157,9 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     return reply.code(200).send({ status: stored ? 'stored' : 'duplicate' });
   });
 
+  app.setNotFoundHandler((request, reply) =>
+    reject(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
   app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

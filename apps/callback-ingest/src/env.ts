@@ -1,4 +1,4 @@
-import { parseConfig } from '@runflow-queue/shared';
+import { parseConfig, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const list = (name: string) =>
@@ -8,6 +8,19 @@ const list = (name: string) =>
       .map((item) => item.trim())
       .filter(Boolean),
   );
+
+/**
+ * The public, unauthenticated endpoint reads the body before it can check the signature: slow clients
+ * are cut (request 10 s whole, headers 5 s, idle kept-alive 5 s, silence 10 s) and at most 1,000
+ * connections are held. Runflow's callbacks are a few KB and arrive in milliseconds.
+ */
+export const INGEST_LIMITS: ServerLimits = {
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  keepAliveTimeoutMs: 5_000,
+  idleTimeoutMs: 10_000,
+  maxConnections: 1_000,
+};
 
 export const IngestEnv = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -26,6 +39,7 @@ export const IngestEnv = z.object({
     .int()
     .positive()
     .default(1024 * 1024),
+  ...serverLimitsEnv(INGEST_LIMITS),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;

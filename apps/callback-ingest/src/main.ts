@@ -1,5 +1,6 @@
 import { createIngestMetrics } from '@runflow-queue/metrics';
 import { bootApp } from '@runflow-queue/runtime';
+import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { buildApp } from './app.ts';
 import { parseEnv } from './env.ts';
@@ -20,6 +21,7 @@ await bootApp({
       queues: env.QUEUES,
       secrets: env.CALLBACK_SECRETS,
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
+      limits: serverLimitsOf(env),
       logger,
       metrics: createIngestMetrics({ defaultMetrics: true }),
     });

@@ -1,13 +1,28 @@
 import { createDashboardMetrics, type DashboardMetrics, type PeriodicCollector } from '@runflow-queue/metrics';
-import type { WorkloadsConfig } from '@runflow-queue/shared';
+import type { EditProducer } from '@runflow-queue/producer';
+import {
+  ERROR_CODES,
+  type ErrorCode,
+  type ServerLimits,
+  serverLimitOptions,
+  type WorkloadsConfig,
+} from '@runflow-queue/shared';
 import { collectStats } from '@runflow-queue/stats';
 import { openQueue, type RedisClient, SpendLedger } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Logger } from 'pino';
 import { BOARD_PATH, registerBoard } from './board.ts';
-import { challengeFor, createCredentialCheck, type DashboardAuth } from './check-credentials.ts';
+import { guardBoardWrites } from './board-access.ts';
+import { challengeFor, createCredentialCheck, type DashboardAuth, type DashboardRole } from './check-credentials.ts';
 import { startDashboardCollector } from './dashboard-collector.ts';
+import { DASHBOARD_LIMITS } from './env.ts';
 import { renderSpendPage } from './spend-page.ts';
 
 export interface DashboardDeps {
@@ -15,10 +30,19 @@ export interface DashboardDeps {
   prefix: string;
   /** Every queue the board and the spend page show. */
   queues: readonly string[];
-  /** Basic (user + password) and/or bearer token; at least one. */
+  /**
+   * The viewer's Basic (user + password) and/or bearer token, at least one; and optionally the
+   * operator's, distinct from them. Only the operator may change jobs; without one the board is read-only.
+   */
   auth: DashboardAuth;
-  /** Queues shown read-only in Bull Board; `*` for all. */
+  /** Queues read-only even for the operator; `*` for all. */
   readOnlyQueues?: readonly string[];
+  /** What Add job enqueues through (the producer's validation); unset = Add job is refused. */
+  producer?: EditProducer;
+  /** Origins a browser may send write actions from; unset = the request's own Host. */
+  allowedOrigins?: readonly string[];
+  /** Slow-client timeouts and the connection cap (default: DASHBOARD_LIMITS). */
+  limits?: ServerLimits;
   /** The workers' workloads: budgets on the spend page, the models each queue's Add Job form offers. */
   workloads?: WorkloadsConfig;
   logger: Logger;
@@ -42,13 +66,22 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
   const readOnly = new Set(deps.readOnlyQueues ?? []);
   const unknown = [...readOnly].filter((name) => name !== '*' && !deps.queues.includes(name));
   if (unknown.length > 0) throw new Error(`read-only queues not among the queues shown: ${unknown.join(', ')}`);
-  const authorized = createCredentialCheck(deps.auth);
+  const roleFor = createCredentialCheck(deps.auth);
+  const roles = new WeakMap<FastifyRequest, DashboardRole>();
+  const isReadOnly = (name: string) => readOnly.has('*') || readOnly.has(name);
   const metrics = deps.metrics ?? createDashboardMetrics();
+  const limits = deps.limits ?? DASHBOARD_LIMITS;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
+    ...serverLimitOptions(limits),
     // Bull Board polls its API every few seconds per open tab: request lines would drown the log.
     logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  app.server.maxConnections = limits.maxConnections;
+  // Bull Board sends JSON: no text/plain bodies (the one type a cross-site form could send).
+  app.removeContentTypeParser('text/plain');
+  const send = (reply: FastifyReply, code: ErrorCode, message: string) =>
+    reply.code(ERROR_CODES[code].status).send({ code, message });
 
   const queues = new Map<string, Queue>();
   for (const name of deps.queues) {
@@ -59,25 +92,32 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
 
   app.addHook('onRequest', async (request, reply) => {
     if (PUBLIC_PATHS.has(request.url.split('?')[0])) return;
-    if (authorized(request.headers.authorization)) return;
-    return reply
-      .code(401)
-      .header('www-authenticate', challengeFor(deps.auth))
-      .send({ code: 'UNAUTHORIZED', message: 'log in with the dashboard user and password, or a bearer token' });
+    const role = roleFor(request.headers.authorization);
+    if (role) {
+      roles.set(request, role);
+      return;
+    }
+    reply.header('www-authenticate', challengeFor(deps.auth));
+    return send(reply, 'UNAUTHORIZED', 'log in with the dashboard user and password, or a bearer token');
+  });
+  guardBoardWrites(app, {
+    roleOf: (request) => roles.get(request),
+    readOnly: isReadOnly,
+    producer: deps.producer,
+    allowedOrigins: deps.allowedOrigins,
   });
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    if ((error.statusCode ?? 500) < 500)
-      return reply.code(error.statusCode as number).send({ code: error.code, message: error.message });
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(reply, 'UNSUPPORTED_MEDIA_TYPE', error.message);
+    if ((error.statusCode ?? 500) < 500) return send(reply, 'BAD_REQUEST', error.message);
     request.log.error({ err: error, url: request.url }, 'dashboard request failed');
-    return reply.code(503).send({ code: 'UNAVAILABLE', message: 'could not read from Redis; try again' });
+    return send(reply, 'UNAVAILABLE', 'could not read from Redis; try again');
   });
+  app.setNotFoundHandler((request, reply) =>
+    send(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+  );
 
-  registerBoard(app, {
-    queues,
-    readOnly: (name) => readOnly.has('*') || readOnly.has(name),
-    workloads: deps.workloads,
-  });
+  registerBoard(app, { queues, readOnly: isReadOnly, workloads: deps.workloads, producer: deps.producer });
 
   app.get('/', async (_request, reply) => reply.redirect('/spend'));
   app.get('/spend', async (_request, reply) => {

@@ -1,5 +1,6 @@
 import { createBullBoard } from '@bull-board/api';
 import { FastifyAdapter } from '@bull-board/fastify';
+import type { EditProducer } from '@runflow-queue/producer';
 import type { WorkloadsConfig } from '@runflow-queue/shared';
 import type { Queue } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
@@ -30,7 +31,8 @@ export function registerBoard(
   options: {
     queues: ReadonlyMap<string, Queue>;
     readOnly: (queue: string) => boolean;
-    workloads?: WorkloadsConfig;
+    workloads?: WorkloadsConfig | undefined;
+    producer?: EditProducer | undefined;
   },
 ): void {
   const serverAdapter = new FastifyAdapter();
@@ -40,6 +42,7 @@ export function registerBoard(
       ([name, queue]) =>
         new EditQueueAdapter(queue, {
           readOnlyMode: options.readOnly(name),
+          producer: options.producer,
           description: describe(name, options.workloads),
           jobDataSchema: jobDataSchema(options.workloads?.queues.find((q) => q.name === name)?.models),
         }),

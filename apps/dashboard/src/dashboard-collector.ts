@@ -48,6 +48,10 @@ export function startDashboardCollector(options: {
         metrics.ledgerSpend.set({ queue: q.queue, window: 'day' }, q.spend.todayMicroUsd);
         metrics.ledgerSpend.set({ queue: q.queue, window: 'month' }, q.spend.monthMicroUsd);
         metrics.ledgerWaste.set({ queue: q.queue }, q.spend.wasteMicroUsd);
+        for (const [caller, spend] of Object.entries(q.spend.byCaller)) {
+          metrics.ledgerCallerSpend.set({ queue: q.queue, caller, window: 'day' }, spend.todayMicroUsd);
+          metrics.ledgerCallerSpend.set({ queue: q.queue, caller, window: 'month' }, spend.monthMicroUsd);
+        }
         setBudgetGauges(metrics, q.queue, q.budgets);
       }
     },

@@ -1,6 +1,9 @@
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import type { JobStatus, QueueAdapterOptions } from '@bull-board/api/typings/app';
+import type { EditProducer } from '@runflow-queue/producer';
+import { EditValidationError, RunflowQueueError } from '@runflow-queue/shared';
 import type { Job, Queue } from 'bullmq';
+import { boardJob } from './board-job-request.ts';
 import { redactSecrets } from './redact-secrets.ts';
 
 /**
@@ -35,18 +38,36 @@ function withStepProgress(job: Job): Job {
 }
 
 /**
- * Bull Board's BullMQ adapter for an edit queue: progress shows the step and run id, and what the board
- * displays of data and results has its secrets redacted (the jobs themselves are untouched).
+ * Bull Board's BullMQ adapter for an edit queue: progress shows the step and run id, what the board
+ * displays of data and results has its secrets redacted (the jobs themselves are untouched), and Add
+ * job enqueues through the producer — validated, caller fields only, step `queued`, no run.
  */
 export class EditQueueAdapter extends BullMQAdapter {
-  constructor(queue: Queue, options: Partial<QueueAdapterOptions> = {}) {
-    super(queue, options);
+  readonly #queue: Queue;
+  readonly #producer: EditProducer | undefined;
+
+  constructor(queue: Queue, options: Partial<QueueAdapterOptions> & { producer?: EditProducer } = {}) {
+    const { producer, ...adapterOptions } = options;
+    super(queue, adapterOptions);
+    this.#queue = queue;
+    this.#producer = producer;
     this.setFormatter('data', (data) => redactSecrets(data));
     this.setFormatter('returnValue', (value) => redactSecrets(value));
     // The list shows "edit · submitted · run_…" instead of a bare job name.
     this.setFormatter('name', (job: { name?: string; data?: { step?: string; runId?: string } }) =>
       [job.name || 'edit', job.data?.step, job.data?.runId].filter(Boolean).join(' · '),
     );
+  }
+
+  /** Never BullMQ's add with the form's data and options as given: the producer's enqueue, or nothing. */
+  override async addJob(_name: string, data: unknown, options: unknown): Promise<Job> {
+    if (!this.#producer) throw new RunflowQueueError('ACTION_DISABLED', 'adding jobs is not configured here');
+    const job = boardJob(this.#producer, { data, options });
+    if ('issues' in job) throw new EditValidationError(job.issues, 'board job');
+    const handle = await this.#producer.enqueueEdit(this.#queue.name, job.request, job.options);
+    const added = await this.#queue.getJob(handle.id);
+    if (!added) throw new RunflowQueueError('JOB_NOT_FOUND', `job ${handle.id} vanished right after it was added`);
+    return added;
   }
 
   override async getJob(id: string): Promise<Job | undefined> {

@@ -1,4 +1,4 @@
-import { parseConfig } from '@runflow-queue/shared';
+import { parseConfig, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
 import { z } from 'zod';
 
 const list = z.string().transform((value) =>
@@ -10,6 +10,15 @@ const list = z.string().transform((value) =>
 
 const queueName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _');
 
+/** Slow clients: pages and Bull Board's API are small; keep-alive outlasts a load balancer's 60 s. */
+export const DASHBOARD_LIMITS: ServerLimits = {
+  requestTimeoutMs: 30_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 72_000,
+  idleTimeoutMs: 75_000,
+  maxConnections: 1_000,
+};
+
 export const DashboardEnv = z
   .object({
     REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
@@ -18,25 +27,52 @@ export const DashboardEnv = z
     QUEUES: list.pipe(z.array(queueName).min(1)).optional(),
     HOST: z.string().default('0.0.0.0'),
     PORT: z.coerce.number().int().min(0).max(65535).default(3100),
-    /** Basic auth: user name with DASHBOARD_PASSWORD. */
+    /** The viewer (read-only on every queue). Basic auth: user name with DASHBOARD_PASSWORD. */
     DASHBOARD_USER: z.string().min(1).default('admin'),
     DASHBOARD_PASSWORD: z.string().min(8, 'use at least 8 characters').optional(),
     /** Bearer token (`Authorization: Bearer …`), for scripts; alongside or instead of the password. */
     DASHBOARD_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
-    /** Queues shown read-only (no retry, remove, add or pause): comma-separated names, or `*` for all. */
+    /**
+     * The operator: the only credential that may retry, promote, clean, add or remove. Unset: the board
+     * is read-only for everyone. Must differ from the viewer's.
+     */
+    DASHBOARD_OPERATOR_USER: z.string().min(1).default('operator'),
+    DASHBOARD_OPERATOR_PASSWORD: z.string().min(12, 'use at least 12 characters').optional(),
+    DASHBOARD_OPERATOR_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
+    /** Origins a browser may send write actions from (the dashboard's public URL behind a proxy); default: its Host. */
+    DASHBOARD_ALLOWED_ORIGINS: list.pipe(z.array(z.string().url())).default([]),
+    /** Queues read-only even for the operator: comma-separated names, or `*` for all. */
     DASHBOARD_READ_ONLY_QUEUES: list.pipe(z.array(z.union([z.literal('*'), queueName]))).default([]),
     /** The workers' workloads file (JSON or YAML): budgets on the spend page and the models each queue's Add Job form offers. */
     WORKLOADS_FILE: z.string().min(1).optional(),
+    ...serverLimitsEnv(DASHBOARD_LIMITS),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   })
   .refine((env) => env.DASHBOARD_PASSWORD !== undefined || env.DASHBOARD_TOKEN !== undefined, {
     path: ['DASHBOARD_PASSWORD'],
     message:
       'set DASHBOARD_PASSWORD (basic auth as DASHBOARD_USER) or DASHBOARD_TOKEN (bearer): the dashboard never runs open',
+  })
+  .refine(
+    (env) =>
+      env.DASHBOARD_OPERATOR_PASSWORD === undefined ||
+      (env.DASHBOARD_OPERATOR_PASSWORD !== env.DASHBOARD_PASSWORD &&
+        env.DASHBOARD_OPERATOR_USER !== env.DASHBOARD_USER),
+    {
+      path: ['DASHBOARD_OPERATOR_PASSWORD'],
+      message: "the operator's user and password must differ from the viewer's (DASHBOARD_USER, DASHBOARD_PASSWORD)",
+    },
+  )
+  .refine((env) => env.DASHBOARD_OPERATOR_TOKEN === undefined || env.DASHBOARD_OPERATOR_TOKEN !== env.DASHBOARD_TOKEN, {
+    path: ['DASHBOARD_OPERATOR_TOKEN'],
+    message: "the operator's token must differ from the viewer's (DASHBOARD_TOKEN)",
   });
 export type DashboardEnv = z.infer<typeof DashboardEnv>;
 
 /** Parses the dashboard's environment once, at boot; the error names every bad variable (secrets hidden). */
 export function parseEnv(source: Record<string, string | undefined>): DashboardEnv {
-  return parseConfig(DashboardEnv, source, { app: 'dashboard', secrets: ['DASHBOARD_PASSWORD', 'DASHBOARD_TOKEN'] });
+  return parseConfig(DashboardEnv, source, {
+    app: 'dashboard',
+    secrets: ['DASHBOARD_PASSWORD', 'DASHBOARD_TOKEN', 'DASHBOARD_OPERATOR_PASSWORD', 'DASHBOARD_OPERATOR_TOKEN'],
+  });
 }

@@ -1,5 +1,7 @@
 import { createDashboardMetrics } from '@runflow-queue/metrics';
+import { createProducer } from '@runflow-queue/producer';
 import { bootApp, loadWorkloadsFile } from '@runflow-queue/runtime';
+import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { buildApp } from './app.ts';
 import { parseEnv } from './env.ts';
@@ -28,12 +30,26 @@ await bootApp({
     const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
     own('redis', () => redis.quit());
+    // Add job goes through the producer: its validation, its job shape (step `queued`, no run).
+    const producer = createProducer({ redis, prefix: env.REDIS_PREFIX });
+    own('producer', () => producer.close());
+    const operator =
+      env.DASHBOARD_OPERATOR_PASSWORD !== undefined || env.DASHBOARD_OPERATOR_TOKEN !== undefined
+        ? {
+            user: env.DASHBOARD_OPERATOR_USER,
+            password: env.DASHBOARD_OPERATOR_PASSWORD,
+            token: env.DASHBOARD_OPERATOR_TOKEN,
+          }
+        : undefined;
     const app = buildApp({
       redis,
       prefix: env.REDIS_PREFIX,
       queues,
-      auth: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD, token: env.DASHBOARD_TOKEN },
+      auth: { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD, token: env.DASHBOARD_TOKEN, operator },
       readOnlyQueues: env.DASHBOARD_READ_ONLY_QUEUES,
+      producer,
+      allowedOrigins: env.DASHBOARD_ALLOWED_ORIGINS,
+      limits: serverLimitsOf(env),
       workloads,
       logger,
       metrics: createDashboardMetrics({ defaultMetrics: true }),
@@ -47,6 +63,9 @@ await bootApp({
         queues,
         readOnly: env.DASHBOARD_READ_ONLY_QUEUES,
         auth: [env.DASHBOARD_PASSWORD && 'basic', env.DASHBOARD_TOKEN && 'bearer'].filter(Boolean),
+        operator: operator
+          ? [operator.password && 'basic', operator.token && 'bearer'].filter(Boolean)
+          : 'none (read-only)',
         budgets: Boolean(workloads),
       },
       'dashboard listening',

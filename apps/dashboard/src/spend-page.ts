@@ -113,7 +113,7 @@ function ledgerTable(rows: readonly LedgerRow[]): string {
   const detail = rows
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.queue)}</td><td>${escapeHtml(r.day)}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.costCenter)}</td><td class="num">${r.completed}</td><td class="num">${r.failed}</td><td class="num">${r.images}</td><td class="num">${r.byCallback}</td><td class="num">${r.byPoll}</td><td class="num">${escapeHtml(formatMicroUsd(r.spendMicroUsd))}</td></tr>`,
+        `<tr><td>${escapeHtml(r.queue)}</td><td>${escapeHtml(r.day)}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.costCenter)}</td><td>${escapeHtml(r.caller)}</td><td class="num">${r.completed}</td><td class="num">${r.failed}</td><td class="num">${r.images}</td><td class="num">${r.byCallback}</td><td class="num">${r.byPoll}</td><td class="num">${escapeHtml(formatMicroUsd(r.spendMicroUsd))}</td></tr>`,
     )
     .join('\n');
   const totals = [...perQueue]
@@ -122,7 +122,7 @@ function ledgerTable(rows: readonly LedgerRow[]): string {
         `<tr data-testid="ledger-queue-${escapeHtml(queue)}"><td>${escapeHtml(queue)}</td><td class="num">${escapeHtml(formatMicroUsd(micro))}</td><td class="num">${micro}</td></tr>`,
     )
     .join('\n');
-  return `<table class="ledger" data-testid="ledger-detail"><thead><tr><th>queue</th><th>day (UTC)</th><th>model</th><th>cost center</th><th>runs ok</th><th>runs failed</th><th>images</th><th>by callback</th><th>by poll</th><th>spend</th></tr></thead>
+  return `<table class="ledger" data-testid="ledger-detail"><thead><tr><th>queue</th><th>day (UTC)</th><th>model</th><th>cost center</th><th>caller</th><th>runs ok</th><th>runs failed</th><th>images</th><th>by callback</th><th>by poll</th><th>spend</th></tr></thead>
 <tbody>${detail}</tbody></table>
 <table class="ledger totals"><thead><tr><th>queue</th><th>spend</th><th>µUSD</th></tr></thead>
 <tbody>${totals}

@@ -41,6 +41,7 @@ export async function settleRun(
     model: data.model,
     day,
     costCenter: data.tags?.costCenter,
+    caller: data.caller,
     outcome: succeeded ? 'completed' : 'failed',
     images,
     costMicroUsd,

@@ -18,7 +18,13 @@ export async function settleSupersededRun(ctx: StepContext<SubmittedJobData>): P
   if (!entry) return;
   const settled = await settleWasteRun(
     deps.ledger,
-    { queue: deps.queue, model: data.model, input: data.input, costCenter: data.tags?.costCenter },
+    {
+      queue: deps.queue,
+      model: data.model,
+      input: data.input,
+      costCenter: data.tags?.costCenter,
+      caller: data.caller,
+    },
     entry.payload,
     deps.now(),
   );

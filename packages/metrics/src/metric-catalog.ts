@@ -140,6 +140,13 @@ export const METRIC_CATALOG = {
     help: 'Spend in the ledger for the current UTC day | month, micro-USD (exact; what `pnpm spend` and /spend show).',
     apps: ['dashboard'],
   }),
+  ledgerCallerSpend: spec({
+    name: 'rfq_ledger_caller_spend_micro_usd',
+    type: 'gauge',
+    labelNames: ['queue', 'caller', 'window'],
+    help: 'Spend in the ledger per named caller (`-`: jobs without one) for the current UTC day | month, micro-USD.',
+    apps: ['dashboard'],
+  }),
   ledgerWaste: spec({
     name: 'rfq_ledger_waste_micro_usd',
     type: 'gauge',

@@ -3,6 +3,7 @@ import {
   type EditRequestInput,
   EditValidationError,
   type FieldIssue,
+  LedgerName,
   type NotifyUrlPolicy,
   notifyUrlRejection,
   parseEditRequest,
@@ -26,17 +27,30 @@ export interface EnqueueOptions {
    * 1–999 jumps the default backlog and 1001+ waits behind it.
    */
   priority?: number;
-  /** Wait this long before the job may be picked up (ms). */
+  /** Wait this long before the job may be picked up (ms), at most MAX_DELAY_MS. */
   delayMs?: number;
+  /**
+   * The named caller enqueueing (recorded on the job; a ledger dimension; idempotency keys are scoped
+   * to it). Letters, digits, `.`, `_`, `-`, up to 64. Unset = the default caller.
+   */
+  caller?: string;
 }
 
 /** BullMQ's largest priority (2^21). */
 export const MAX_PRIORITY = 2_097_152;
 
+/**
+ * Longest `delayMs`: 7 days. A job delayed longer would outlive the idempotency window of its key and
+ * sit parked where nobody looks; schedule it later instead.
+ */
+export const MAX_DELAY_MS = 7 * 24 * 3600_000;
+
 export interface ValidatedRequest {
   request: EditRequest;
   notifyUrl: string | undefined;
 }
+
+const LEDGER_NAME_RULE = '1 to 64 letters, digits, ".", "_" or "-", starting with a letter or a digit';
 
 function optionIssues(options: EnqueueOptions): FieldIssue[] {
   const issues: FieldIssue[] = [];
@@ -48,8 +62,15 @@ function optionIssues(options: EnqueueOptions): FieldIssue[] {
       message: `must be an integer from 1 (runs first) to ${MAX_PRIORITY}; omit it for the default (1000)`,
     });
   }
-  if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 0)) {
-    issues.push({ path: 'delayMs', value: delayMs, message: 'must be a whole number of milliseconds, 0 or more' });
+  if (delayMs !== undefined && (!Number.isSafeInteger(delayMs) || delayMs < 0 || delayMs > MAX_DELAY_MS)) {
+    issues.push({
+      path: 'delayMs',
+      value: delayMs,
+      message: `must be a whole number of milliseconds from 0 to ${MAX_DELAY_MS} (7 days)`,
+    });
+  }
+  if (options.caller !== undefined && !LedgerName.safeParse(options.caller).success) {
+    issues.push({ path: 'caller', value: options.caller, message: LEDGER_NAME_RULE });
   }
   return issues;
 }

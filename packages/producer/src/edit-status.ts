@@ -1,5 +1,6 @@
 import { type EditJobData, type EditResult, failureCode, type JobStep, type JobTags } from '@runflow-queue/shared';
 import type { Job } from 'bullmq';
+import { jobOwner } from './job-owner.ts';
 
 /** What a caller sees of one edit job. */
 export interface EditStatus {
@@ -15,6 +16,8 @@ export interface EditStatus {
   /** Priority while waiting to submit (1 runs first; default 1000); undefined once it has a run (priority 0). */
   priority: number | undefined;
   tags: JobTags | undefined;
+  /** The named caller that enqueued the job (`default` when it records none). */
+  caller: string;
   notifyUrl: string | undefined;
   /** Cancelled after submit: the run goes on and is paid for; the job fails JOB_ABANDONED. */
   abandoned: boolean;
@@ -38,6 +41,7 @@ export function toEditStatus(queue: string, job: Job<EditJobData, EditResult>, s
     finishedAt: job.finishedOn,
     priority: job.opts.priority || undefined,
     tags: job.data.tags,
+    caller: jobOwner(job.data),
     notifyUrl: job.data.notifyUrl,
     abandoned: job.data.abandoned === true,
     result: state === 'completed' ? job.returnvalue : undefined,

@@ -9,14 +9,17 @@ export {
 export {
   type CallerEditRequest,
   callerRequestIssues,
+  MAX_DELAY_MS,
   MAX_PRIORITY,
   validateCallerRequest,
 } from './caller-request.ts';
 export type { CancelOptions, CancelOutcome, CancelResult } from './cancel-edit.ts';
 export type { EditStatus } from './edit-status.ts';
 export { jobIdForKey } from './job-ids.ts';
+export { DEFAULT_CALLER, jobOwner, visibleTo } from './job-owner.ts';
 export {
   BulkValidationError,
+  type CallerScope,
   createProducer,
   DEFAULT_IDEMPOTENCY_WINDOW_MS,
   DEFAULT_PRIORITY,

@@ -1,11 +1,15 @@
 import { createHash } from 'node:crypto';
+import { DEFAULT_CALLER } from './job-owner.ts';
 
 /**
- * The job id for an idempotency key: same queue + key → same job, so a retried enqueue never makes a
- * second job or a second run. Hashed because BullMQ ids may not contain ':' and keys are caller text.
+ * The job id for an idempotency key: same queue + caller + key → same job, so a retried enqueue never
+ * makes a second job or a second run, and two callers' keys never meet. Hashed because BullMQ ids may
+ * not contain ':' and keys are caller text. The default caller (`undefined` or DEFAULT_CALLER) keeps
+ * the queue-wide namespace of jobs enqueued before callers existed, so a retry across the deploy dedupes.
  */
-export function jobIdForKey(queue: string, idempotencyKey: string): string {
-  return `idem-${createHash('sha256').update(`${queue}\n${idempotencyKey}`).digest('base64url').slice(0, 32)}`;
+export function jobIdForKey(queue: string, idempotencyKey: string, caller?: string): string {
+  const scope = caller === undefined || caller === DEFAULT_CALLER ? queue : `${queue}\n${caller}`;
+  return `idem-${createHash('sha256').update(`${scope}\n${idempotencyKey}`).digest('base64url').slice(0, 32)}`;
 }
 
 /** Fingerprint of what was asked, to tell a replay (same request) from a conflicting reuse of a key. */

@@ -27,6 +27,7 @@ import {
 import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.ts';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
+import { visibleTo } from './job-owner.ts';
 import { withRedis } from './redis-availability.ts';
 import { type RetryFailedOptions, type RetryOutcome, retryFailedJobs } from './retry-failed.ts';
 import { waitForJob } from './wait-for-result.ts';
@@ -64,6 +65,14 @@ export interface ProducerOptions {
 }
 
 export type { EnqueueOptions } from './caller-request.ts';
+
+/**
+ * Who is asking, for look-ups: a named caller sees only the jobs it enqueued (others answer as if they
+ * did not exist); unset = every job (a trusted process, an admin).
+ */
+export interface CallerScope {
+  caller?: string | undefined;
+}
 
 /** One enqueued edit: its id, and how to follow it. Methods are not enumerable (the handle logs as data). */
 export interface EditHandle {
@@ -149,11 +158,11 @@ export class EditProducer {
   async enqueueEdit(queueName: string, request: CallerEditRequest, options: EnqueueOptions = {}): Promise<EditHandle> {
     const { request: parsed, notifyUrl } = validateCallerRequest(request, options, this.#policy);
     const queue = this.queue(queueName);
-    const { data, jobId } = this.#toJob(queueName, parsed, notifyUrl);
+    const { data, jobId } = this.#toJob(queueName, parsed, notifyUrl, options.caller);
     return this.#redisCall(`enqueueEdit(${queueName})`, async () => {
       const job = await queue.add('edit', data, this.#addOptions(jobId, options));
-      if (!parsed.idempotencyKey) return this.#handle(queueName, job.id as string, false);
-      return this.#checkReplay(queueName, jobId as string, data);
+      if (!parsed.idempotencyKey) return this.#handle(queueName, job.id as string, false, options.caller);
+      return this.#checkReplay(queueName, jobId as string, data, options.caller);
     });
   }
 
@@ -178,7 +187,7 @@ export class EditProducer {
     if (invalid.length > 0) throw new BulkValidationError(invalid);
     const queue = this.queue(queueName);
     const entries = valid.map(({ request, notifyUrl }) => {
-      const { data, jobId } = this.#toJob(queueName, request, notifyUrl);
+      const { data, jobId } = this.#toJob(queueName, request, notifyUrl, options.caller);
       return { name: 'edit', data, opts: this.#addOptions(jobId, options) };
     });
     return this.#redisCall(`enqueueEdits(${queueName})`, async () => {
@@ -186,34 +195,44 @@ export class EditProducer {
       return Promise.all(
         jobs.map((job, index) =>
           valid[index].request.idempotencyKey
-            ? this.#checkReplay(queueName, job.id as string, entries[index].data)
-            : this.#handle(queueName, job.id as string, false),
+            ? this.#checkReplay(queueName, job.id as string, entries[index].data, options.caller)
+            : this.#handle(queueName, job.id as string, false, options.caller),
         ),
       );
     });
   }
 
-  /** A handle for a job enqueued earlier (by id), e.g. in another process. */
-  handle(queueName: string, jobId: string): EditHandle {
-    return this.#handle(queueName, jobId, false);
+  /** A handle for a job enqueued earlier (by id), e.g. in another process; `caller` scopes its look-ups. */
+  handle(queueName: string, jobId: string, scope: CallerScope = {}): EditHandle {
+    return this.#handle(queueName, jobId, false, scope.caller);
   }
 
-  /** Resolves with the result, or rejects with EditFailedError (the job's code) or WAIT_TIMEOUT. */
-  async waitForResult(queueName: string, jobId: string, options: { timeoutMs?: number } = {}): Promise<EditResult> {
+  /**
+   * Resolves with the result, or rejects with EditFailedError (the job's code) or WAIT_TIMEOUT;
+   * JOB_NOT_FOUND for no such job, or one another caller enqueued.
+   */
+  async waitForResult(
+    queueName: string,
+    jobId: string,
+    options: { timeoutMs?: number } & CallerScope = {},
+  ): Promise<EditResult> {
     const queue = this.queue(queueName);
     const job = await this.#redisCall(`waitForResult(${queueName})`, () => queue.getJob(jobId));
-    if (!job) throw new RunflowQueueError('JOB_NOT_FOUND', `no job ${jobId} in queue ${queueName}`);
+    if (!job || !visibleTo(job.data, options.caller)) {
+      throw new RunflowQueueError('JOB_NOT_FOUND', `no job ${jobId} in queue ${queueName}`);
+    }
     return waitForJob(queue, job, this.#queueEvents(queueName), options.timeoutMs ?? 10 * 60_000);
   }
 
-  async getEdit(queueName: string, jobId: string): Promise<EditStatus | undefined> {
+  /** The job's status; undefined for no such job, or one another caller enqueued. */
+  async getEdit(queueName: string, jobId: string, scope: CallerScope = {}): Promise<EditStatus | undefined> {
     const queue = this.queue(queueName);
     return this.#redisCall(`getEdit(${queueName})`, async () => {
       // State first, then the job: the job can only be newer than its state, never older.
       const state = await queue.getJobState(jobId);
       if (state === 'unknown') return undefined;
       const job = await queue.getJob(jobId);
-      return job ? toEditStatus(queueName, job, state) : undefined;
+      return job && visibleTo(job.data, scope.caller) ? toEditStatus(queueName, job, state) : undefined;
     });
   }
 
@@ -222,9 +241,23 @@ export class EditProducer {
    * has no public cancel, so the job is marked abandoned: its run finishes and is paid for, the spend
    * lands in the ledger, and the job fails JOB_ABANDONED. The result's `outcome` says which happened.
    */
-  async cancelEdit(queueName: string, jobId: string, options: CancelOptions = {}): Promise<CancelResult> {
+  async cancelEdit(queueName: string, jobId: string, options: CancelOptions & CallerScope = {}): Promise<CancelResult> {
     const queue = this.queue(queueName);
-    return this.#redisCall(`cancelEdit(${queueName})`, () => cancelJob(this.#redis, queue, queueName, jobId, options));
+    return this.#redisCall(`cancelEdit(${queueName})`, async (): Promise<CancelResult> => {
+      if (options.caller !== undefined) {
+        // The owner never changes, so checking it before cancelling leaves no window.
+        const job = await queue.getJob(jobId);
+        if (!job || !visibleTo(job.data, options.caller)) {
+          return {
+            id: jobId,
+            queue: queueName,
+            outcome: 'not_found',
+            message: `no job ${jobId} in queue ${queueName}`,
+          };
+        }
+      }
+      return cancelJob(this.#redis, queue, queueName, jobId, options);
+    });
   }
 
   /** Retries failed jobs (optionally only one failure code); see retry-failed.ts for what is skipped. */
@@ -245,12 +278,12 @@ export class EditProducer {
     return withRedis(this.#redis, this.#redisTimeoutMs, operation, call);
   }
 
-  #handle(queueName: string, id: string, deduplicated: boolean): EditHandle {
+  #handle(queueName: string, id: string, deduplicated: boolean, caller: string | undefined): EditHandle {
     const handle = { id, queue: queueName, deduplicated } as EditHandle;
     Object.defineProperties(handle, {
       status: {
         value: async () => {
-          const status = await this.getEdit(queueName, id);
+          const status = await this.getEdit(queueName, id, { caller });
           if (!status) {
             throw new RunflowQueueError(
               'JOB_NOT_FOUND',
@@ -260,8 +293,10 @@ export class EditProducer {
           return status;
         },
       },
-      result: { value: (options: { timeoutMs?: number } = {}) => this.waitForResult(queueName, id, options) },
-      cancel: { value: (options: CancelOptions = {}) => this.cancelEdit(queueName, id, options) },
+      result: {
+        value: (options: { timeoutMs?: number } = {}) => this.waitForResult(queueName, id, { ...options, caller }),
+      },
+      cancel: { value: (options: CancelOptions = {}) => this.cancelEdit(queueName, id, { ...options, caller }) },
     });
     return handle;
   }
@@ -270,19 +305,22 @@ export class EditProducer {
     queue: string,
     request: EditRequest,
     notifyUrl: string | undefined,
+    caller: string | undefined,
   ): { data: EditJobData; jobId: string | undefined } {
+    // Built from the validated request alone: nothing a caller sends can set step, runId or clientRef.
     const data: EditJobData = {
       model: request.model,
       input: request.input,
       ...(request.tags ? { tags: request.tags } : {}),
       ...(notifyUrl ? { notifyUrl } : {}),
+      ...(caller ? { caller } : {}),
       enqueuedAt: Date.now(),
       step: 'queued',
     };
     if (!request.idempotencyKey) return { data, jobId: undefined };
     return {
       data: { ...data, requestHash: requestHash({ ...request, notifyUrl }) },
-      jobId: jobIdForKey(queue, request.idempotencyKey),
+      jobId: jobIdForKey(queue, request.idempotencyKey, caller),
     };
   }
 
@@ -299,7 +337,12 @@ export class EditProducer {
   }
 
   /** Same key: same job. Same key with a different request: an error, not a silent replay. */
-  async #checkReplay(queueName: string, jobId: string, data: EditJobData): Promise<EditHandle> {
+  async #checkReplay(
+    queueName: string,
+    jobId: string,
+    data: EditJobData,
+    caller: string | undefined,
+  ): Promise<EditHandle> {
     const stored = await this.queue(queueName).getJob(jobId);
     if (stored && stored.data.requestHash !== data.requestHash) {
       throw new RunflowQueueError(
@@ -308,7 +351,7 @@ export class EditProducer {
       );
     }
     const deduplicated = stored !== undefined && stored.data.enqueuedAt !== data.enqueuedAt;
-    return this.#handle(queueName, jobId, deduplicated);
+    return this.#handle(queueName, jobId, deduplicated, caller);
   }
 
   #queueEvents(queueName: string): QueueEvents {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { NanoBanana2EditInput, NanoBananaProEditInput } from './edit-input.ts';
 import { RunflowQueueError } from './error-codes.ts';
+import { MAX_BODY_DEPTH, tooDeep } from './json-depth.ts';
+import { LedgerName } from './ledger-name.ts';
 import { MODEL_IDS } from './models.ts';
 
 export const JobTags = z.strictObject({
@@ -10,10 +12,17 @@ export const JobTags = z.strictObject({
 });
 export type JobTags = z.infer<typeof JobTags>;
 
+/**
+ * Tags as a caller sends them: JobTags with a cost center that can only name its own ledger row.
+ * Stricter than JobTags on purpose: jobs already in Redis (validated by JobTags) stay valid.
+ */
+export const RequestTags = JobTags.extend({ costCenter: LedgerName.optional() });
+export type RequestTags = z.infer<typeof RequestTags>;
+
 const requestFields = {
-  /** Same key → same job → at most one run. Scoped to the queue. */
+  /** Same key → same job → at most one run. Scoped to the queue and the caller. */
   idempotencyKey: z.string().min(1).max(255).optional(),
-  tags: JobTags.optional(),
+  tags: RequestTags.optional(),
 };
 
 /** What a caller asks for: a discriminated union on `model`, so each model has its own input type. */
@@ -44,7 +53,13 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function describeValue(value: unknown): string {
   if (value === undefined) return 'missing';
-  const text = JSON.stringify(value) ?? String(value);
+  if (tooDeep(value, 8)) return Array.isArray(value) ? '[…deeply nested…]' : '{…deeply nested…}';
+  let text: string;
+  try {
+    text = JSON.stringify(value) ?? String(value);
+  } catch {
+    text = String(value); // a cycle or a BigInt: not JSON, still describable
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
@@ -87,6 +102,12 @@ export class EditValidationError extends RunflowQueueError {
 
 /** Validates a caller's request; throws EditValidationError naming every bad field. */
 export function parseEditRequest(raw: unknown): EditRequest {
+  if (tooDeep(raw)) {
+    // Before zod: its issues would carry the whole value, and describing it would overflow the stack.
+    throw new EditValidationError([
+      { path: '(root)', value: '(too deep to show)', message: `nests deeper than ${MAX_BODY_DEPTH} levels` },
+    ]);
+  }
   const model = (raw as { model?: unknown } | null)?.model;
   if (typeof model !== 'string' || !(MODEL_IDS as string[]).includes(model)) {
     throw new EditValidationError([{ path: 'model', value: model, message: 'unknown model', allowed: MODEL_IDS }]);

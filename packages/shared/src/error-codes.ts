@@ -57,6 +57,34 @@ export const ERROR_CODES = {
   MALFORMED_JSON: { status: 400, retryable: false, summary: 'the request body is not valid JSON' },
   BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'the request body is over the size limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the request body is not application/json' },
+  // Hardening (issue 13): the codes the HTTP apps send for what no other code names, and the new bounds.
+  BODY_TOO_DEEP: { status: 400, retryable: false, summary: 'the request body nests deeper than the maximum depth' },
+  BAD_REQUEST: { status: 400, retryable: false, summary: 'the HTTP request is malformed (headers, URL, method)' },
+  UNAUTHORIZED: { status: 401, retryable: false, summary: 'dashboard: missing or wrong credentials' },
+  FORBIDDEN: {
+    status: 403,
+    retryable: false,
+    summary: 'dashboard: the credential may only view (write actions need the operator credential)',
+  },
+  CROSS_ORIGIN_WRITE: {
+    status: 403,
+    retryable: false,
+    summary: 'dashboard: a write request from another origin (CSRF guard)',
+  },
+  ACTION_DISABLED: {
+    status: 405,
+    retryable: false,
+    summary: 'dashboard: the action is disabled for edit queues (it would write worker state)',
+  },
+  QUEUE_READ_ONLY: {
+    status: 405,
+    retryable: false,
+    summary: 'dashboard: the queue is read-only (DASHBOARD_READ_ONLY_QUEUES)',
+  },
+  NOT_FOUND: { status: 404, retryable: false, summary: 'no such route' },
+  REQUEST_TIMEOUT: { status: 408, retryable: true, summary: 'the request was not received within the timeout' },
+  UNAVAILABLE: { status: 503, retryable: true, summary: 'a dependency (Redis) did not answer; try again' },
+  INTERNAL: { status: 500, retryable: true, summary: 'an unexpected error; logged with the request id' },
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

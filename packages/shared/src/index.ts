@@ -15,8 +15,10 @@ export {
   formatFieldIssues,
   JobTags,
   parseEditRequest,
+  RequestTags,
   toFieldIssues,
 } from './edit-request.ts';
+export { embeddedIPv4 } from './embedded-ipv4.ts';
 export { ERROR_CODES, type ErrorCode, failureCode, formatFailure, RunflowQueueError } from './error-codes.ts';
 export { type Align, formatTable } from './format-table.ts';
 export {
@@ -28,6 +30,8 @@ export {
   SubmittedJobData,
   SubmittingJobData,
 } from './job-data.ts';
+export { jsonDepth, MAX_BODY_DEPTH, tooDeep } from './json-depth.ts';
+export { LEDGER_NAME_PATTERN, LedgerName } from './ledger-name.ts';
 export {
   getModel,
   isModelId,
@@ -72,6 +76,13 @@ export {
   RunOutputItem,
   runFailure,
 } from './run.ts';
+export {
+  coded4xx,
+  type ServerLimits,
+  serverLimitOptions,
+  serverLimitsEnv,
+  serverLimitsOf,
+} from './server-limits.ts';
 export {
   BudgetPolicy,
   QUEUE_NAME_PATTERN,

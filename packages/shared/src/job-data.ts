@@ -31,6 +31,11 @@ const common = {
   ambiguousSince: z.number().int().optional(),
   /** Resubmits after an ambiguous submit found no run within the grace period. */
   resubmits: z.number().int().optional(),
+  /**
+   * The named caller that enqueued the job (an HTTP API token's name, `dashboard`, or the producer's
+   * `caller` option); unset = `default`. A caller sees and cancels only its own jobs; a ledger dimension.
+   */
+  caller: z.string().max(64).optional(),
   /** Where to POST the signed edit.completed / edit.failed webhook (checked by the producer's URL policy). */
   notifyUrl: z.string().optional(),
   /**

@@ -1,4 +1,5 @@
 import { BlockList, isIP } from 'node:net';
+import { embeddedIPv4 } from './embedded-ipv4.ts';
 
 // Which webhook targets a caller may name in `notifyUrl`. Checked by the producer at enqueue (the URL
 // as written) and again by packages/notifier at delivery, after DNS resolution. Pure: no I/O here.
@@ -35,9 +36,19 @@ RESERVED.addSubnet('224.0.0.0', 4, 'ipv4');
 RESERVED.addSubnet('240.0.0.0', 4, 'ipv4');
 RESERVED.addAddress('::', 'ipv6');
 RESERVED.addSubnet('ff00::', 8, 'ipv6');
+// NAT64 for local use (RFC 8215): the IPv4 part's position depends on the operator's prefix length,
+// so it cannot be judged; and Teredo (2001::/32), whose client address is obfuscated. Neither is a
+// webhook receiver's address.
+RESERVED.addSubnet('64:ff9b:1::', 48, 'ipv6');
+RESERVED.addSubnet('2001::', 32, 'ipv6');
 
-/** The class of an IP address (IPv4-mapped IPv6 counts as its IPv4 address). */
+/**
+ * The class of an IP address. An IPv6 address that embeds an IPv4 one (mapped `::ffff:`, compatible
+ * `::a.b.c.d`, NAT64 `64:ff9b::/96`, 6to4 `2002::/16`) counts as that IPv4 address.
+ */
 export function classifyAddress(address: string): AddressClass {
+  const embedded = embeddedIPv4(address);
+  if (embedded) return classifyAddress(embedded);
   const family = isIP(address) === 6 ? 'ipv6' : 'ipv4';
   if (RESERVED.check(address, family)) return 'reserved';
   if (LOOPBACK.check(address, family)) return 'loopback';
@@ -48,12 +59,14 @@ export function classifyAddress(address: string): AddressClass {
 /** Why a resolved address may not be called under `policy`, or undefined when it may. */
 export function addressRejection(address: string, policy: NotifyUrlPolicy): string | undefined {
   const kind = classifyAddress(address);
-  if (kind === 'reserved') return `${address} is an unspecified, multicast or broadcast address`;
+  const embedded = embeddedIPv4(address);
+  const named = embedded ? `${address} (IPv4 ${embedded})` : address;
+  if (kind === 'reserved') return `${named} is an unspecified, multicast, broadcast or untranslatable address`;
   if (kind === 'loopback' && !policy.allowHttpLoopback) {
-    return `${address} is a loopback address; allowed only when allowHttpLoopback is set (NOTIFY_ALLOW_HTTP_LOOPBACK=true)`;
+    return `${named} is a loopback address; allowed only when allowHttpLoopback is set (NOTIFY_ALLOW_HTTP_LOOPBACK=true)`;
   }
   if (kind === 'private' && !policy.allowPrivateNetworks) {
-    return `${address} is on a private network; allowed only when allowPrivateNetworks is set (NOTIFY_ALLOW_PRIVATE_NETWORKS=true)`;
+    return `${named} is on a private network; allowed only when allowPrivateNetworks is set (NOTIFY_ALLOW_PRIVATE_NETWORKS=true)`;
   }
   return undefined;
 }

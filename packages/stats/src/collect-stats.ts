@@ -36,6 +36,8 @@ export interface QueueStats {
     monthMicroUsd: number;
     wasteMicroUsd: number;
     byModelToday: Record<string, number>;
+    /** Per named caller (`-`: jobs without one): the ledger dimension of who enqueued. */
+    byCaller: Record<string, { todayMicroUsd: number; monthMicroUsd: number }>;
   };
   budgets: BudgetStatus[];
   completions: { byCallback: number; byPoll: number };
@@ -141,6 +143,7 @@ async function queueStats(
   ]);
 
   const byModelToday: Record<string, number> = {};
+  const byCaller: QueueStats['spend']['byCaller'] = {};
   let todayMicroUsd = 0;
   let monthMicroUsd = 0;
   let wasteMicroUsd = 0;
@@ -152,6 +155,10 @@ async function queueStats(
       byModelToday[row.model] = (byModelToday[row.model] ?? 0) + row.spendMicroUsd;
     }
     if (row.day.startsWith(ctx.month)) monthMicroUsd += row.spendMicroUsd;
+    const caller = byCaller[row.caller] ?? { todayMicroUsd: 0, monthMicroUsd: 0 };
+    byCaller[row.caller] = caller;
+    if (row.day === ctx.today) caller.todayMicroUsd += row.spendMicroUsd;
+    if (row.day.startsWith(ctx.month)) caller.monthMicroUsd += row.spendMicroUsd;
     wasteMicroUsd += row.wasteMicroUsd;
     byCallback += row.byCallback;
     byPoll += row.byPoll;
@@ -199,7 +206,7 @@ async function queueStats(
     },
     completedPerMinute: lastHour(completedMetrics, ctx.now),
     failedPerMinute: lastHour(failedMetrics, ctx.now),
-    spend: { todayMicroUsd, monthMicroUsd, wasteMicroUsd, byModelToday },
+    spend: { todayMicroUsd, monthMicroUsd, wasteMicroUsd, byModelToday, byCaller },
     budgets,
     completions: { byCallback, byPoll },
     callbacks,

@@ -1,7 +1,7 @@
 import { formatMicroUsd, formatTable } from '@runflow-queue/shared';
 import type { LedgerRow } from '@runflow-queue/store';
 
-/** The ledger as a person reads it: one row per queue/day/model/cost center, then totals per queue. */
+/** The ledger as a person reads it: one row per queue/day/model/cost center/caller, then totals per queue. */
 export function renderSpend(rows: readonly LedgerRow[]): string {
   if (rows.length === 0) return 'no spend recorded yet';
   const detail = formatTable(
@@ -10,6 +10,7 @@ export function renderSpend(rows: readonly LedgerRow[]): string {
       'day (UTC)',
       'model',
       'cost center',
+      'caller',
       'runs ok',
       'runs failed',
       'images',
@@ -22,6 +23,7 @@ export function renderSpend(rows: readonly LedgerRow[]): string {
       r.day,
       r.model,
       r.costCenter,
+      r.caller,
       r.completed,
       r.failed,
       r.images,
@@ -29,7 +31,7 @@ export function renderSpend(rows: readonly LedgerRow[]): string {
       r.byPoll,
       formatMicroUsd(r.spendMicroUsd),
     ]),
-    ['left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
+    ['left', 'left', 'left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right'],
   );
   const perQueue = new Map<string, number>();
   for (const r of rows) perQueue.set(r.queue, (perQueue.get(r.queue) ?? 0) + r.spendMicroUsd);

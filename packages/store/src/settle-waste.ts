@@ -12,6 +12,8 @@ export interface WasteOwner {
   model: ModelId;
   input: Record<string, unknown>;
   costCenter?: string | undefined;
+  /** The API caller that enqueued the job (a ledger dimension like the cost center). */
+  caller?: string | undefined;
 }
 
 /** `waste`: settled now. `already-settled`: someone settled it first. `free`: the run cost nothing. */
@@ -31,7 +33,13 @@ export async function settleWasteRun(
   );
   if (price.costMicroUsd === 0) return 'free';
   const settled = await ledger.settleWaste(
-    { queue: owner.queue, runId: payload.run_id, model: owner.model, costCenter: owner.costCenter },
+    {
+      queue: owner.queue,
+      runId: payload.run_id,
+      model: owner.model,
+      costCenter: owner.costCenter,
+      caller: owner.caller,
+    },
     price,
   );
   return settled ? 'waste' : 'already-settled';
@@ -57,12 +65,19 @@ export async function settleIfOrphan(
 ): Promise<OrphanCheck> {
   const job = await Job.fromId(queue, jobId);
   if (!job) return 'unknown-job';
-  const data: { runId?: unknown; model?: unknown; input?: unknown; tags?: { costCenter?: unknown } } = job.data ?? {};
+  const data: {
+    runId?: unknown;
+    model?: unknown;
+    input?: unknown;
+    tags?: { costCenter?: unknown };
+    caller?: unknown;
+  } = job.data ?? {};
   if (job.finishedOn === undefined && (data.runId === undefined || data.runId === payload.run_id)) return 'current';
   const { model, input } = data;
   if (!isModelId(model) || !isRecord(input)) return 'unknown-job';
   const costCenter = typeof data.tags?.costCenter === 'string' ? data.tags.costCenter : undefined;
-  return settleWasteRun(ledger, { queue: queue.name, model, input, costCenter }, payload);
+  const caller = typeof data.caller === 'string' ? data.caller : undefined;
+  return settleWasteRun(ledger, { queue: queue.name, model, input, costCenter, caller }, payload);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -12,6 +12,18 @@ const settleRunScript = new LuaScript('settle-run-5');
  */
 const DEFAULT_MARKER_TTL_SECONDS = 8 * 24 * 3600;
 const NO_COST_CENTER = '-';
+const NO_CALLER = '-';
+
+/**
+ * A cost center or caller as a ledger field part: what the producer accepts ([A-Za-z0-9._-], 64 at
+ * most) passes unchanged; anything else (a job written before that check) is made safe, so no value
+ * can add a `|` and forge another row.
+ */
+export function ledgerPart(value: string | undefined, none: string): string {
+  if (!value) return none;
+  const safe = value.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 64);
+  return safe === none ? `_${none}` : safe;
+}
 
 export interface Settlement {
   queue: string;
@@ -20,6 +32,8 @@ export interface Settlement {
   /** UTC day the run reached its terminal state (YYYY-MM-DD): the day it billed. */
   day: string;
   costCenter?: string | undefined;
+  /** The named caller that enqueued the job (unset: none, shown as `-`). */
+  caller?: string | undefined;
   /** `waste`: a run that billed but that no job kept (orphan or duplicate of an ambiguous submit). */
   outcome: 'completed' | 'failed' | 'waste';
   images: number;
@@ -31,12 +45,14 @@ export interface Settlement {
   budget?: { jobId: string | undefined; reservation: Reservation | undefined; at: number };
 }
 
-/** One ledger row: a queue's totals for a day, model and cost center. Money in integer µUSD. */
+/** One ledger row: a queue's totals for a day, model, cost center and caller. Money in integer µUSD. */
 export interface LedgerRow {
   queue: string;
   day: string;
   model: string;
   costCenter: string;
+  /** `-` for runs of jobs that record no caller (and for every run settled before callers existed). */
+  caller: string;
   completed: number;
   failed: number;
   images: number;
@@ -48,7 +64,7 @@ export interface LedgerRow {
   wasteRuns: number;
 }
 
-type LedgerCount = Exclude<keyof LedgerRow, 'queue' | 'day' | 'model' | 'costCenter'>;
+type LedgerCount = Exclude<keyof LedgerRow, 'queue' | 'day' | 'model' | 'costCenter' | 'caller'>;
 
 const EMPTY_COUNTS: Record<LedgerCount, number> = {
   completed: 0,
@@ -86,7 +102,11 @@ export class SpendLedger {
   /** Returns false when this run had been settled before (nothing changes). */
   async settle(s: Settlement): Promise<boolean> {
     const keys = queueKeys(this.#prefix, s.queue);
-    const field = [s.day, s.model, s.costCenter || NO_COST_CENTER].join('|');
+    // `day|model|costCenter`, plus `|caller` when the job has one: rows of jobs without a caller keep the
+    // field they always had, so totals written before this version still add up with new ones.
+    const parts = [s.day, s.model, ledgerPart(s.costCenter, NO_COST_CENTER)];
+    if (s.caller) parts.push(ledgerPart(s.caller, NO_CALLER));
+    const field = parts.join('|');
     const windowsAt = new Date(s.budget?.at ?? Date.now()).toISOString();
     const day = s.budget?.reservation?.day ?? windowsAt.slice(0, 10);
     const month = s.budget?.reservation?.month ?? windowsAt.slice(0, 7);
@@ -114,7 +134,7 @@ export class SpendLedger {
    * Returns false when it had been settled before.
    */
   async settleWaste(
-    run: { queue: string; runId: string; model: string; costCenter?: string | undefined },
+    run: { queue: string; runId: string; model: string; costCenter?: string | undefined; caller?: string | undefined },
     price: PricedRun,
   ): Promise<boolean> {
     return this.settle({
@@ -145,9 +165,9 @@ export class SpendLedger {
       for (const [field, value] of Object.entries(raw)) {
         const parts = field.split('|');
         const metric = parts.pop() as string;
-        const [day, model, costCenter] = parts;
+        const [day, model, costCenter, caller = NO_CALLER] = parts;
         const key = parts.join('|');
-        const row = byKey.get(key) ?? ({ queue, day, model, costCenter, ...EMPTY_COUNTS } satisfies LedgerRow);
+        const row = byKey.get(key) ?? ({ queue, day, model, costCenter, caller, ...EMPTY_COUNTS } satisfies LedgerRow);
         byKey.set(key, row);
         const column = METRIC_COLUMNS[metric];
         if (column) row[column] = Number(value);
@@ -155,7 +175,12 @@ export class SpendLedger {
       rows.push(...byKey.values());
     }
     return rows.sort(
-      (a, b) => a.queue.localeCompare(b.queue) || a.day.localeCompare(b.day) || a.model.localeCompare(b.model),
+      (a, b) =>
+        a.queue.localeCompare(b.queue) ||
+        a.day.localeCompare(b.day) ||
+        a.model.localeCompare(b.model) ||
+        a.costCenter.localeCompare(b.costCenter) ||
+        a.caller.localeCompare(b.caller),
     );
   }
 

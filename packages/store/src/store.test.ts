@@ -71,6 +71,7 @@ describe('spend ledger', () => {
         day: '2026-11-22',
         model: 'google/nano-banana-pro/edit',
         costCenter: '-',
+        caller: '-',
         completed: 1,
         failed: 1,
         images: 1,
