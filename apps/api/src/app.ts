@@ -1,3 +1,4 @@
+import { registerHttpCore, sendError } from '@runflow-queue/http-core';
 import {
   BulkValidationError,
   type CallerEditRequest,
@@ -7,7 +8,6 @@ import {
 } from '@runflow-queue/producer';
 import {
   EditValidationError,
-  ERROR_CODES,
   type ErrorCode,
   type FieldIssue,
   MAX_BODY_DEPTH,
@@ -17,7 +17,7 @@ import {
   tooDeep,
 } from '@runflow-queue/shared';
 import type { RedisClient } from '@runflow-queue/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiCaller } from './api-callers.ts';
 import { MAX_BATCH_ITEMS } from './api-schemas.ts';
@@ -49,10 +49,6 @@ export interface ApiDeps {
 export const MAX_WAIT_MS = 55_000;
 
 const PUBLIC_PATHS = new Set(['/healthz', '/readyz', '/openapi.json']);
-
-function sendError(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-  return reply.code(ERROR_CODES[code].status).send({ code, message, ...extra });
-}
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value);
@@ -115,23 +111,15 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     }
   });
 
-  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
-    if (error instanceof EditValidationError) {
-      return sendError(reply, error.code, error.message, { issues: error.issues });
-    }
-    if (error instanceof RunflowQueueError) return sendError(reply, error.code, error.message);
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
-      return sendError(reply, 'MALFORMED_JSON', `${error.message}; send a JSON object`);
-    }
-    // Our codes, not fastify's, for the other body errors a caller can make.
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
-      return sendError(reply, 'BODY_TOO_LARGE', `body over ${bodyLimit} bytes`);
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
-    }
-    if ((error.statusCode ?? 500) < 500) return sendError(reply, 'BAD_REQUEST', error.message);
-    request.log.error({ err: error }, 'request failed');
-    return sendError(reply, 'INTERNAL', 'internal error');
+  // Our codes, not fastify's, for the body errors a caller can make; /healthz, /readyz (Redis).
+  registerHttpCore(app, {
+    bodyLimitBytes: bodyLimit,
+    bodyErrors: {
+      tooLarge: 'BODY_TOO_LARGE',
+      unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE',
+      malformedJson: 'MALFORMED_JSON',
+    },
+    ready: () => deps.redis.ping(),
   });
 
   /** The queue a request names, or the default; throws UNKNOWN_QUEUE naming the allowed ones. */
@@ -289,14 +277,5 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
   app.get('/openapi.json', async () => openapi);
-  app.get('/healthz', async () => ({ ok: true }));
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await deps.redis.ping();
-      return { ok: true };
-    } catch {
-      return reply.code(503).send({ ok: false, reason: 'redis unreachable' });
-    }
-  });
   return app;
 }

@@ -1,19 +1,7 @@
+import { envFields, flag, list, queueNames } from '@runflow-queue/runtime';
 import { parseConfig, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
 import { z } from 'zod';
 import { CallerEntry, DEFAULT_CALLER_NAME, duplicateTokens } from './api-callers.ts';
-
-const list = (name: string) =>
-  z.string({ error: `set ${name}` }).transform((value) =>
-    value
-      .split(',')
-      .map((item) => item.trim())
-      .filter(Boolean),
-  );
-
-const flag = z
-  .enum(['true', 'false', '1', '0', ''])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1');
 
 /** Slow clients: 5 MB bodies get 30 s; keep-alive outlasts a load balancer's usual 60 s idle timeout. */
 export const API_LIMITS: ServerLimits = {
@@ -26,16 +14,10 @@ export const API_LIMITS: ServerLimits = {
 
 export const ApiEnv = z
   .object({
-    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-    REDIS_PREFIX: z.string().min(1).default('rfq'),
+    REDIS_URL: envFields.REDIS_URL,
+    REDIS_PREFIX: envFields.REDIS_PREFIX,
     /** Queues this API may enqueue to; the first is the default when a request names none. */
-    QUEUES: list('QUEUES')
-      .default(['edits'])
-      .pipe(
-        z
-          .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _'))
-          .min(1),
-      ),
+    QUEUES: queueNames().default(['edits']),
     /**
      * Comma-separated `name:token` pairs, one caller per calling service (rotation: two entries with the
      * same name). A caller sees, waits on and cancels only its own jobs; a bare token is caller `default`.
@@ -48,8 +30,8 @@ export const ApiEnv = z
       .transform((callers) =>
         callers.map((c) => ({ ...c, name: c.name === DEFAULT_CALLER_NAME ? 'admin' : c.name, admin: true })),
       ),
-    HOST: z.string().default('0.0.0.0'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3200),
+    HOST: envFields.HOST,
+    PORT: envFields.port(3200),
     BODY_LIMIT_BYTES: z.coerce
       .number()
       .int()
@@ -60,7 +42,7 @@ export const ApiEnv = z
     /** Accept notifyUrl targets on private networks (10/8, 172.16/12, 192.168/16, …). */
     NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
     ...serverLimitsEnv(API_LIMITS),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: envFields.LOG_LEVEL,
   })
   .refine((env) => !duplicateTokens([...env.API_TOKENS, ...env.API_ADMIN_TOKENS]), {
     path: ['API_TOKENS'],

@@ -1,13 +1,6 @@
+import { registerHttpCore, sendError } from '@runflow-queue/http-core';
 import { createIngestMetrics, type IngestMetrics } from '@runflow-queue/metrics';
-import {
-  CallbackPayload,
-  ERROR_CODES,
-  type ErrorCode,
-  MAX_BODY_DEPTH,
-  type ServerLimits,
-  serverLimitOptions,
-  tooDeep,
-} from '@runflow-queue/shared';
+import { CallbackPayload, MAX_BODY_DEPTH, type ServerLimits, serverLimitOptions, tooDeep } from '@runflow-queue/shared';
 import {
   CallbackInbox,
   type EditQueue,
@@ -18,7 +11,7 @@ import {
   SpendLedger,
   settleIfOrphan,
 } from '@runflow-queue/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { observeCallbackReply } from './callback-metrics.ts';
 import { INGEST_LIMITS } from './env.ts';
@@ -39,10 +32,6 @@ export interface IngestDeps {
   logger: Logger;
   /** Served at GET /metrics (default: a registry of ingest's metrics without process metrics). */
   metrics?: IngestMetrics;
-}
-
-function reject(reply: FastifyReply, code: ErrorCode, message: string) {
-  return reply.code(ERROR_CODES[code].status).send({ code, message });
 }
 
 /**
@@ -84,41 +73,36 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
-  app.setErrorHandler((error: { code?: string; statusCode?: number; message: string }, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reject(reply, 'CALLBACK_BODY_TOO_LARGE', `body over ${bodyLimit} bytes`);
-    }
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      return reject(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
-    }
-    if ((error.statusCode ?? 500) < 500) return reject(reply, 'BAD_REQUEST', error.message);
-    request.log.error({ err: error }, 'callback handling failed');
-    return reject(reply, 'INTERNAL', 'internal error');
+  registerHttpCore(app, {
+    bodyLimitBytes: bodyLimit,
+    bodyErrors: { tooLarge: 'CALLBACK_BODY_TOO_LARGE', unsupportedMediaType: 'CALLBACK_UNSUPPORTED_MEDIA_TYPE' },
+    failureMessage: 'callback handling failed',
+    ready: () => deps.redis.ping(),
   });
 
   app.post(CALLBACK_PATH, async (request, reply) => {
     const raw = request.body as Buffer | undefined;
     if (!Buffer.isBuffer(raw))
-      return reject(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
+      return sendError(reply, 'CALLBACK_UNSUPPORTED_MEDIA_TYPE', 'send Content-Type: application/json');
     const signature = request.headers['runflow-signature'];
     const check = verifySignature(raw, Array.isArray(signature) ? signature[0] : signature, deps.secrets);
     if (check !== 'valid') {
       request.log.warn({ check, requestId: request.headers['runflow-request-id'] }, 'callback rejected: signature');
       return check === 'missing'
-        ? reject(reply, 'CALLBACK_SIGNATURE_MISSING', 'Runflow-Signature header is required')
-        : reject(reply, 'CALLBACK_SIGNATURE_INVALID', 'Runflow-Signature matches no trusted secret');
+        ? sendError(reply, 'CALLBACK_SIGNATURE_MISSING', 'Runflow-Signature header is required')
+        : sendError(reply, 'CALLBACK_SIGNATURE_INVALID', 'Runflow-Signature matches no trusted secret');
     }
     let json: unknown;
     try {
       json = JSON.parse(raw.toString('utf8'));
     } catch {
-      return reject(reply, 'CALLBACK_MALFORMED_JSON', 'body is not valid JSON');
+      return sendError(reply, 'CALLBACK_MALFORMED_JSON', 'body is not valid JSON');
     }
-    if (tooDeep(json)) return reject(reply, 'BODY_TOO_DEEP', `body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    if (tooDeep(json)) return sendError(reply, 'BODY_TOO_DEEP', `body nests deeper than ${MAX_BODY_DEPTH} levels`);
     const parsed = CallbackPayload.safeParse(json);
     if (!parsed.success) {
       const fields = parsed.error.issues.map((i) => i.path.join('.') || '(root)').join(', ');
-      return reject(reply, 'CALLBACK_PAYLOAD_INVALID', `callback payload invalid at: ${fields}`);
+      return sendError(reply, 'CALLBACK_PAYLOAD_INVALID', `callback payload invalid at: ${fields}`);
     }
     const payload = parsed.data;
 
@@ -134,7 +118,7 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
       stored = await inbox.store(target.queue, payload.run_id, target.clientRef, raw.toString('utf8'));
     } catch (error) {
       request.log.error({ err: error, runId: payload.run_id }, 'could not persist callback');
-      return reject(reply, 'CALLBACK_STORE_FAILED', 'could not persist the callback; retry later');
+      return sendError(reply, 'CALLBACK_STORE_FAILED', 'could not persist the callback; retry later');
     }
 
     // Durable now. Promote even on a duplicate: the first delivery may have died before promoting.
@@ -151,28 +135,18 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
       }
     } catch (error) {
       request.log.error({ err: error, runId: payload.run_id }, 'could not check the callback for an orphan run');
-      return reject(reply, 'CALLBACK_STORE_FAILED', 'could not settle the callback; retry later');
+      return sendError(reply, 'CALLBACK_STORE_FAILED', 'could not settle the callback; retry later');
     }
     request.log.debug({ runId: payload.run_id, queue: target.queue, jobId: target.jobId, stored }, 'callback stored');
     return reply.code(200).send({ status: stored ? 'stored' : 'duplicate' });
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reject(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
-  app.get('/healthz', async () => ({ ok: true }));
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  app.get('/readyz', async (_request, reply) => {
-    try {
-      await deps.redis.ping();
-      return { ok: true };
-    } catch {
-      return reply.code(503).send({ ok: false, reason: 'redis unreachable' });
-    }
-  });
-
   app.addHook('onClose', async () => {
     await Promise.all([...queues.values()].map((queue) => queue.close()));
   });

@@ -1,22 +1,11 @@
+import { registerHttpCore, sendError } from '@runflow-queue/http-core';
 import { createDashboardMetrics, type DashboardMetrics, type PeriodicCollector } from '@runflow-queue/metrics';
 import type { EditProducer } from '@runflow-queue/producer';
-import {
-  ERROR_CODES,
-  type ErrorCode,
-  type ServerLimits,
-  serverLimitOptions,
-  type WorkloadsConfig,
-} from '@runflow-queue/shared';
+import { type ServerLimits, serverLimitOptions, type WorkloadsConfig } from '@runflow-queue/shared';
 import { collectStats } from '@runflow-queue/stats';
 import { openQueue, type RedisClient, SpendLedger } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
-import Fastify, {
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  LogController,
-} from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { BOARD_PATH, registerBoard } from './board.ts';
 import { guardBoardWrites } from './board-access.ts';
@@ -80,8 +69,6 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
   app.server.maxConnections = limits.maxConnections;
   // Bull Board sends JSON: no text/plain bodies (the one type a cross-site form could send).
   app.removeContentTypeParser('text/plain');
-  const send = (reply: FastifyReply, code: ErrorCode, message: string) =>
-    reply.code(ERROR_CODES[code].status).send({ code, message });
 
   const queues = new Map<string, Queue>();
   for (const name of deps.queues) {
@@ -98,7 +85,7 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
       return;
     }
     reply.header('www-authenticate', challengeFor(deps.auth));
-    return send(reply, 'UNAUTHORIZED', 'log in with the dashboard user and password, or a bearer token');
+    return sendError(reply, 'UNAUTHORIZED', 'log in with the dashboard user and password, or a bearer token');
   });
   guardBoardWrites(app, {
     roleOf: (request) => roles.get(request),
@@ -107,14 +94,15 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
     allowedOrigins: deps.allowedOrigins,
   });
 
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, request, reply) => {
-    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return send(reply, 'UNSUPPORTED_MEDIA_TYPE', error.message);
-    if ((error.statusCode ?? 500) < 500) return send(reply, 'BAD_REQUEST', error.message);
-    request.log.error({ err: error, url: request.url }, 'dashboard request failed');
-    return send(reply, 'UNAVAILABLE', 'could not read from Redis; try again');
+  // Anything unexpected here is Redis away (every page reads it): 503, try again.
+  registerHttpCore(app, {
+    bodyLimitBytes: app.initialConfig.bodyLimit ?? 1024 * 1024,
+    bodyErrors: { unsupportedMediaType: 'UNSUPPORTED_MEDIA_TYPE' },
+    unexpected: { code: 'UNAVAILABLE', message: 'could not read from Redis; try again' },
+    failureMessage: 'dashboard request failed',
   });
   app.setNotFoundHandler((request, reply) =>
-    send(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
+    sendError(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`),
   );
 
   registerBoard(app, { queues, readOnly: isReadOnly, workloads: deps.workloads, producer: deps.producer });
@@ -133,7 +121,6 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  app.get('/healthz', async () => ({ ok: true }));
 
   let collector: PeriodicCollector | undefined;
   app.addHook('onReady', async () => {

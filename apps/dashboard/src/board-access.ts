@@ -94,7 +94,7 @@ export function guardBoardWrites(app: FastifyInstance, access: BoardAccess): voi
   app.addHook('preHandler', async (request, reply) => {
     if (request.method !== 'POST') return;
     const target = queueOf(request.url.split('?')[0]);
-    if (!target || target.action !== '/add') return;
+    if (target?.action !== '/add') return;
     if (!access.producer) return send(reply, 'ACTION_DISABLED', 'adding jobs is not configured on this dashboard');
     const job = boardJob(access.producer, request.body);
     if ('issues' in job) {

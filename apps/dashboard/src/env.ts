@@ -1,14 +1,8 @@
-import { parseConfig, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
+import { envFields, list, queueNames } from '@runflow-queue/runtime';
+import { parseConfig, QUEUE_NAME_PATTERN, type ServerLimits, serverLimitsEnv } from '@runflow-queue/shared';
 import { z } from 'zod';
 
-const list = z.string().transform((value) =>
-  value
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean),
-);
-
-const queueName = z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _');
+const queueName = z.string().regex(QUEUE_NAME_PATTERN, 'queue names are lowercase letters, digits, - and _');
 
 /** Slow clients: pages and Bull Board's API are small; keep-alive outlasts a load balancer's 60 s. */
 export const DASHBOARD_LIMITS: ServerLimits = {
@@ -21,12 +15,12 @@ export const DASHBOARD_LIMITS: ServerLimits = {
 
 export const DashboardEnv = z
   .object({
-    REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-    REDIS_PREFIX: z.string().min(1).default('rfq'),
+    REDIS_URL: envFields.REDIS_URL,
+    REDIS_PREFIX: envFields.REDIS_PREFIX,
     /** Queues to show; unset → the workloads file's queues, else `edits`. */
-    QUEUES: list.pipe(z.array(queueName).min(1)).optional(),
-    HOST: z.string().default('0.0.0.0'),
-    PORT: z.coerce.number().int().min(0).max(65535).default(3100),
+    QUEUES: queueNames().optional(),
+    HOST: envFields.HOST,
+    PORT: envFields.port(3100),
     /** The viewer (read-only on every queue). Basic auth: user name with DASHBOARD_PASSWORD. */
     DASHBOARD_USER: z.string().min(1).default('admin'),
     DASHBOARD_PASSWORD: z.string().min(8, 'use at least 8 characters').optional(),
@@ -40,13 +34,15 @@ export const DashboardEnv = z
     DASHBOARD_OPERATOR_PASSWORD: z.string().min(12, 'use at least 12 characters').optional(),
     DASHBOARD_OPERATOR_TOKEN: z.string().min(16, 'use at least 16 characters (e.g. `openssl rand -hex 24`)').optional(),
     /** Origins a browser may send write actions from (the dashboard's public URL behind a proxy); default: its Host. */
-    DASHBOARD_ALLOWED_ORIGINS: list.pipe(z.array(z.string().url())).default([]),
+    DASHBOARD_ALLOWED_ORIGINS: list('DASHBOARD_ALLOWED_ORIGINS').pipe(z.array(z.string().url())).default([]),
     /** Queues read-only even for the operator: comma-separated names, or `*` for all. */
-    DASHBOARD_READ_ONLY_QUEUES: list.pipe(z.array(z.union([z.literal('*'), queueName]))).default([]),
+    DASHBOARD_READ_ONLY_QUEUES: list('DASHBOARD_READ_ONLY_QUEUES')
+      .pipe(z.array(z.union([z.literal('*'), queueName])))
+      .default([]),
     /** The workers' workloads file (JSON or YAML): budgets on the spend page and the models each queue's Add Job form offers. */
     WORKLOADS_FILE: z.string().min(1).optional(),
     ...serverLimitsEnv(DASHBOARD_LIMITS),
-    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    LOG_LEVEL: envFields.LOG_LEVEL,
   })
   .refine((env) => env.DASHBOARD_PASSWORD !== undefined || env.DASHBOARD_TOKEN !== undefined, {
     path: ['DASHBOARD_PASSWORD'],

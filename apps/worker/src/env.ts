@@ -1,29 +1,10 @@
+import { envFields, flag, ms, queueNames } from '@runflow-queue/runtime';
 import { parseConfig } from '@runflow-queue/shared';
 import { z } from 'zod';
 
-const queueList = z
-  .string()
-  .transform((value) =>
-    value
-      .split(',')
-      .map((name) => name.trim())
-      .filter(Boolean),
-  )
-  .pipe(
-    z
-      .array(z.string().regex(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'queue names are lowercase letters, digits, - and _'))
-      .min(1),
-  );
-
-const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
-const flag = z
-  .enum(['true', 'false', '1', '0'])
-  .default('false')
-  .transform((value) => value === 'true' || value === '1');
-
 export const WorkerEnv = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
-  REDIS_PREFIX: z.string().min(1).default('rfq'),
+  REDIS_URL: envFields.REDIS_URL,
+  REDIS_PREFIX: envFields.REDIS_PREFIX,
   RUNFLOW_BASE_URL: z.string().url().default('https://api.runflow.io'),
   RUNFLOW_API_KEY: z.string().min(1, 'set RUNFLOW_API_KEY to your Runflow API key (rf_live_...)'),
   /** Public URL of callback-ingest's callback route; unset → the workers poll only. */
@@ -31,7 +12,7 @@ export const WorkerEnv = z.object({
   /** Workloads file (JSON or YAML): queues, models, concurrency, shares, deadlines, budgets, rate limit. */
   WORKLOADS_FILE: z.string().min(1).optional(),
   /** Queues to serve: a subset of the workloads file, or (without one) the queues themselves. */
-  QUEUES: queueList.optional(),
+  QUEUES: queueNames().optional(),
   /** Without a workloads file: the account's request rate shared by the fleet, and its burst. */
   RUNFLOW_RATE_LIMIT_PER_SECOND: z.coerce.number().positive().default(20),
   RUNFLOW_RATE_BURST: z.coerce.number().int().positive().default(20),
@@ -66,8 +47,8 @@ export const WorkerEnv = z.object({
   /** Deliver webhooks to private networks (10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, …). */
   NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
   /** Port of the worker's only HTTP listener: GET /metrics (Prometheus) and GET /healthz (liveness). 0 = any free port. */
-  METRICS_PORT: z.coerce.number().int().min(0).max(65535).default(9464),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: envFields.port(9464),
+  LOG_LEVEL: envFields.LOG_LEVEL,
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;
 

@@ -19,9 +19,9 @@ export const queueNames = (name = 'QUEUES') =>
 
 export const ms = (fallback: number) => z.coerce.number().int().positive().default(fallback);
 
-/** "true"/"1" or "false"/"0"; unset is false. */
+/** "true"/"1" or "false"/"0"; unset or empty is false. */
 export const flag = z
-  .enum(['true', 'false', '1', '0'])
+  .enum(['true', 'false', '1', '0', ''])
   .default('false')
   .transform((value) => value === 'true' || value === '1');
 
