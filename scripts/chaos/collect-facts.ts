@@ -116,7 +116,8 @@ async function scanKeys(redis: Redis, match: string): Promise<string[]> {
     cursor = next;
     keys.push(...batch);
   } while (cursor !== '0');
-  return keys;
+  // SCAN may return a key twice while Redis rehashes; a marker counted twice would read as settled twice.
+  return [...new Set(keys)];
 }
 
 /** The settle-once marker of every run settled in this queue: one key per run, its cost inside. */

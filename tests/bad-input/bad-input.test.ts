@@ -9,7 +9,7 @@ import { PRODUCER_CASES } from './producer-cases.ts';
 // The bad-input catalogue (invariant 7, and 6 for callbacks): every case names its surface, the stable
 // code and HTTP status it must get, and how many Redis keys it may add (almost always none). After each
 // case a valid request on the same surface must still succeed, and the processes must still be up.
-// Issue 13 added the bounds (depth, delay, IPv4-in-IPv6 webhooks, ledger names), callers kept apart,
+// The catalogue covers the bounds (depth, delay, IPv4-in-IPv6 webhooks, ledger names), callers kept apart,
 // and the dashboard's roles (a viewer's every write action; an operator's forged step and run).
 
 const CASES = [...PRODUCER_CASES, ...HTTP_CASES, ...BOUNDS_CASES, ...CALLER_CASES, ...DASHBOARD_CASES];

@@ -1,7 +1,7 @@
 import { MAX_DELAY_MS } from '@runflow-queue/producer';
 import { type BadCase, callbackBody, enqueue, freshRun, ingestCall, json, post, pro, signed } from './harness.ts';
 
-// Issue 13's bounds: nesting depth, delayMs, IPv4 embedded in IPv6 webhook targets, ledger names, and
+// Bounds: nesting depth, delayMs, IPv4 embedded in IPv6 webhook targets, ledger names, and
 // the codes the HTTP apps send for what no other code names — on every surface that takes them.
 
 /** `[[[…]]]`, `depth` levels, as JSON text (JSON.stringify of it would itself overflow the stack). */

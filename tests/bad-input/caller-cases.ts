@@ -13,7 +13,7 @@ import {
   theProducer,
 } from './harness.ts';
 
-// Callers kept apart (issue 13): caller `search` asks about, waits on and cancels a job caller `catalog`
+// Callers kept apart: caller `search` asks about, waits on and cancels a job caller `catalog`
 // enqueued — every time the answer is the one for no job at all, and the job is untouched.
 
 let catalogJob: string | undefined;

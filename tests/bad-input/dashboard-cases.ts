@@ -2,7 +2,7 @@ import type { CallerEditRequest } from '@runflow-queue/producer';
 import { expect } from 'vitest';
 import { type BadCase, board, boardJobJson, type DashboardAs, IMAGE, keyCount, pro, theProducer } from './harness.ts';
 
-// The dashboard's write actions (issue 13): a viewer's credential changes nothing, whatever it tries;
+// The dashboard's write actions: a viewer's credential changes nothing, whatever it tries;
 // the operator's writes come only from the board's own origin, never rewrite an edit job's data, and
 // Add job / Duplicate go through the producer's validation — a forged step or run is dropped.
 

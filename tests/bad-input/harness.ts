@@ -197,14 +197,15 @@ export const freshRun = () => `run-${Date.now()}-${nextNumber()}`;
 export const replayed = callbackBody('run-replayed');
 /** Keys under this run's prefix: what a rejected request must not add to. */
 export async function keyCount(): Promise<number> {
-  let count = 0;
+  // A Set: SCAN may return a key twice while Redis rehashes its keyspace (the valid requests grow it).
+  const seen = new Set<string>();
   let cursor = '0';
   do {
     const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1_000);
     cursor = next;
-    count += keys.length;
+    for (const key of keys) seen.add(key);
   } while (cursor !== '0');
-  return count;
+  return seen.size;
 }
 
 /** A valid request on the same surface: the process kept serving. */

@@ -6,7 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { proEdit, quietLogger } from '../support/fleet.ts';
 
-// Issue 13: API tokens belong to named callers. A caller sees, waits on and cancels only its own jobs
+// API tokens belong to named callers. A caller sees, waits on and cancels only its own jobs
 // (another caller's answer exactly like no job: 404), its idempotency keys are its own, an admin sees
 // every job, and the caller is recorded on the job and becomes a ledger dimension.
 

@@ -8,7 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { quietLogger } from '../support/fleet.ts';
 
-// Issue 13: callback-ingest is public and reads the body before it can check the signature. Slow
+// callback-ingest is public and reads the body before it can check the signature. Slow
 // clients over real sockets — a trickled body, headers and then nothing, half the headers, an idle
 // kept-alive connection — are each cut within its configured timeout, and signed callbacks keep
 // landing meanwhile. The timeouts are small here; the defaults are in apps/callback-ingest/src/env.ts.
@@ -111,6 +111,13 @@ async function signedCallback(runId: string): Promise<{ status: number; body: un
   return { status: response.status, body: await response.json(), ms: performance.now() - started };
 }
 
+/** How many connections the server holds now. */
+function connectionCount(server: FastifyInstance): Promise<number> {
+  return new Promise((resolve, reject) =>
+    server.server.getConnections((err, count) => (err ? reject(err) : resolve(count))),
+  );
+}
+
 function expectCutWithin(held: Held, timeoutMs: number): void {
   // Not before the timeout (the server waited as configured) and not long after it.
   expect(held.closedAfterMs).toBeGreaterThanOrEqual(timeoutMs * 0.9);
@@ -188,7 +195,7 @@ describe('callback-ingest under slow clients', () => {
     const cappedPort = (capped.server.address() as { port: number }).port;
     try {
       const slow = Array.from({ length: 5 }, () => hold(cappedPort, noBody));
-      await new Promise((resolve) => setTimeout(resolve, 200)); // all five accepted
+      await expect.poll(() => connectionCount(capped), { timeout: 5_000, interval: 20 }).toBe(5);
       const extra = await hold(cappedPort, noBody);
       // The sixth is closed at once, unanswered; the five are cut at the request timeout.
       expect(extra.closedAfterMs).toBeLessThan(LIMITS.requestTimeoutMs * 0.5);

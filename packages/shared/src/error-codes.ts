@@ -57,7 +57,7 @@ export const ERROR_CODES = {
   MALFORMED_JSON: { status: 400, retryable: false, summary: 'the request body is not valid JSON' },
   BODY_TOO_LARGE: { status: 413, retryable: false, summary: 'the request body is over the size limit' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retryable: false, summary: 'the request body is not application/json' },
-  // Hardening (issue 13): the codes the HTTP apps send for what no other code names, and the new bounds.
+  // The codes the HTTP apps send for what no other code names, and the new bounds.
   BODY_TOO_DEEP: { status: 400, retryable: false, summary: 'the request body nests deeper than the maximum depth' },
   BAD_REQUEST: { status: 400, retryable: false, summary: 'the HTTP request is malformed (headers, URL, method)' },
   UNAUTHORIZED: { status: 401, retryable: false, summary: 'dashboard: missing or wrong credentials' },
