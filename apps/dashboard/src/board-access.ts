@@ -1,6 +1,7 @@
+import { sendError } from '@runflow-queue/http-core';
 import type { EditProducer } from '@runflow-queue/producer';
-import { ERROR_CODES, type ErrorCode } from '@runflow-queue/shared';
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ErrorCode } from '@runflow-queue/shared';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { BOARD_PATH } from './board.ts';
 import { boardJob } from './board-job-request.ts';
 import type { DashboardRole } from './check-credentials.ts';
@@ -26,10 +27,6 @@ const BOARD_ERROR_CODES: Record<number, ErrorCode> = {
   500: 'INTERNAL',
 };
 const QUEUE_ROUTE = new RegExp(`^${BOARD_PATH}/api/queues/([^/]+)(/.*)?$`);
-
-function send(reply: FastifyReply, code: ErrorCode, message: string, extra: Record<string, unknown> = {}) {
-  return reply.code(ERROR_CODES[code].status).send({ code, message, ...extra });
-}
 
 function header(request: FastifyRequest, name: string): string | undefined {
   const value = request.headers[name];
@@ -69,24 +66,28 @@ export function guardBoardWrites(app: FastifyInstance, access: BoardAccess): voi
     const role = access.roleOf(request);
     if (role === undefined) return; // the credential check answers 401 first
     if (role !== 'operator') {
-      return send(reply, 'FORBIDDEN', 'this credential may only view; write actions need the operator credential');
+      return sendError(reply, 'FORBIDDEN', 'this credential may only view; write actions need the operator credential');
     }
     if (!sameOriginWrite(request, access.allowedOrigins)) {
-      return send(reply, 'CROSS_ORIGIN_WRITE', 'write requests must come from the dashboard itself (Origin check)');
+      return sendError(
+        reply,
+        'CROSS_ORIGIN_WRITE',
+        'write requests must come from the dashboard itself (Origin check)',
+      );
     }
     // JSON or no body: the types a cross-site form can send (text/plain, form encodings) never reach a handler.
     const type = header(request, 'content-type');
     if (type !== undefined && !/^application\/json\s*(;|$)/i.test(type)) {
-      return send(reply, 'UNSUPPORTED_MEDIA_TYPE', 'write actions take application/json bodies');
+      return sendError(reply, 'UNSUPPORTED_MEDIA_TYPE', 'write actions take application/json bodies');
     }
     const target = queueOf(request.url.split('?')[0]);
     if (target && target.action !== '' && access.readOnly(target.queue)) {
-      return send(reply, 'QUEUE_READ_ONLY', `queue ${target.queue} is read-only on this dashboard`);
+      return sendError(reply, 'QUEUE_READ_ONLY', `queue ${target.queue} is read-only on this dashboard`);
     }
     if (target && /^\/[^/]+\/update-data$/.test(target.action)) {
       // An edit job's data is the worker's state (step, run, reservation): written back from the board
       // it would carry "[redacted]" into the job and could hand the job another run. Add a new job instead.
-      return send(reply, 'ACTION_DISABLED', 'Update data is disabled for edit queues; add a new job instead');
+      return sendError(reply, 'ACTION_DISABLED', 'Update data is disabled for edit queues; add a new job instead');
     }
   });
 
@@ -95,10 +96,10 @@ export function guardBoardWrites(app: FastifyInstance, access: BoardAccess): voi
     if (request.method !== 'POST') return;
     const target = queueOf(request.url.split('?')[0]);
     if (target?.action !== '/add') return;
-    if (!access.producer) return send(reply, 'ACTION_DISABLED', 'adding jobs is not configured on this dashboard');
+    if (!access.producer) return sendError(reply, 'ACTION_DISABLED', 'adding jobs is not configured on this dashboard');
     const job = boardJob(access.producer, request.body);
     if ('issues' in job) {
-      return send(reply, 'INVALID_INPUT', `invalid board job: ${job.issues.map((i) => i.path).join(', ')}`, {
+      return sendError(reply, 'INVALID_INPUT', `invalid board job: ${job.issues.map((i) => i.path).join(', ')}`, {
         issues: job.issues,
       });
     }
