@@ -11,7 +11,6 @@ export const ERROR_CODES = {
     summary: 'the idempotency key was used before with a different request',
   },
   INVALID_JOB_DATA: { status: 422, retryable: false, summary: 'a dequeued job failed re-validation' },
-  RUNFLOW_PERMANENT: { status: 502, retryable: false, summary: 'Runflow rejected the request (4xx)' },
   RUNFLOW_RETRIES_EXHAUSTED: { status: 503, retryable: false, summary: 'Runflow kept failing (5xx/429/network)' },
   RUN_FAILED: { status: 502, retryable: false, summary: 'the run ended failed on Runflow' },
   RUN_CANCELLED: { status: 502, retryable: false, summary: 'the run was cancelled on Runflow' },
