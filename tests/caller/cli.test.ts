@@ -3,6 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startSim } from '@runflow-queue/runflow-sim';
+import { isTerminalStatus } from '@runflow-queue/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, type FleetOptions, nb2Edit, proEdit, startFleet, waitFor } from '../support/fleet.ts';
 
@@ -32,10 +34,10 @@ interface CliRun {
 }
 
 /** Runs the real CLI process against the fleet's Redis, as an operator would. */
-function runCli(f: Fleet, args: string[]): Promise<CliRun> {
+function runCli(f: Fleet, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, REDIS_URL: f.redisUrl, REDIS_PREFIX: f.prefix },
+      env: { PATH: process.env.PATH, REDIS_URL: f.redisUrl, REDIS_PREFIX: f.prefix, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
@@ -218,5 +220,90 @@ describe('runflow-queue CLI', () => {
     // Failed runs cost nothing; the new runs are settled once each.
     expect(await f.ledger.totalMicroUsd(['edits'])).toBe(f.sim.billing().totalMicroUsd);
     expect((await runCli(f, ['retry-failed'])).stdout).toContain('retried 0, skipped 1');
+  });
+
+  it("looks a failed job's run up before it retries: adopts a run that succeeded, never pays twice", async () => {
+    // Runs take 1.5 s, the deadline is 300 ms, no callbacks: the jobs fail RUN_DEADLINE_EXCEEDED while
+    // their runs go on to succeed and bill, the money a blind resubmit would pay a second time.
+    const f = await start({
+      callbacks: false,
+      sim: { latencyMs: { min: 1_500, max: 1_500 } },
+      lifecycle: { firstPollDelayMs: 50, pollIntervalMs: 50, maxPollIntervalMs: 100 },
+      workloads: {
+        rateLimit: { requestsPerSecond: 10_000, burst: 10_000 },
+        queues: [{ name: 'edits', deadlineMs: 300 }],
+      },
+    });
+    const handles = await f.producer.enqueueEdits('edits', [proEdit('a'), nb2Edit()]);
+    for (const h of handles)
+      await expect(h.result({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'RUN_DEADLINE_EXCEEDED' });
+    await waitFor(async () => f.sim.runs().every((r) => isTerminalStatus(r.status_code)), 10_000, 'runs finished');
+    const billed = f.sim.billing().totalMicroUsd;
+    expect(billed).toBe(150_000 + 80_000);
+    expect(await f.ledger.totalMicroUsd(['edits'])).toBe(0);
+    const runflow = { RUNFLOW_BASE_URL: f.sim.url, RUNFLOW_API_KEY: f.sim.apiKey };
+
+    const blind = await runCli(f, ['retry-failed', '--dry-run']);
+    expect(blind.stdout).toContain('would retry 0, skipped 2');
+    expect(blind.stdout).toContain('set RUNFLOW_API_KEY');
+    // Another account's Runflow has no such runs: left alone, unless forced.
+    const other = await startSim();
+    try {
+      const elsewhere = { RUNFLOW_BASE_URL: other.url, RUNFLOW_API_KEY: other.apiKey };
+      const missing = await runCli(f, ['retry-failed'], elsewhere);
+      expect(missing.stdout).toContain('retried 0, skipped 2');
+      expect(missing.stdout).toContain('not found on Runflow; left alone');
+      const forced = await runCli(f, ['retry-failed', '--dry-run', '--force'], elsewhere);
+      expect(forced.stdout).toContain('would retry 2, skipped 0');
+    } finally {
+      await other.close();
+    }
+
+    const retry = await runCli(f, ['retry-failed', '--code', 'RUN_DEADLINE_EXCEEDED'], runflow);
+    expect(retry.code).toBe(0);
+    expect(retry.stdout).toContain('retried 2, skipped 0');
+    for (const h of handles) {
+      expect(row(retry.stdout, h.id)?.slice(2, 4)).toEqual(['RUN_DEADLINE_EXCEEDED', 'retried']);
+      expect(row(retry.stdout, h.id)?.join(' ')).toContain('adopts run');
+      const result = await h.result({ timeoutMs: 10_000 });
+      expect(result.outputs).toHaveLength(1);
+      expect(result.completedBy).toBe('poll');
+    }
+    // No second run: the two runs Runflow billed are the two the ledger settled, once each.
+    expect(f.sim.runs()).toHaveLength(2);
+    expect(await f.ledger.totalMicroUsd(['edits'])).toBe(billed);
+  });
+
+  it('adopts the billed run of a job that failed ATTEMPTS_EXHAUSTED after its submit (Redis refusing writes)', async () => {
+    // The park after submit fails as a Redis at maxmemory would; one attempt: the job fails with a run
+    // that Runflow completes and bills. A blind resubmit paid for that edit twice.
+    let refuse = true;
+    const f = await start({
+      callbacks: false,
+      sim: { latencyMs: { min: 300, max: 300 } },
+      workloads: {
+        rateLimit: { requestsPerSecond: 10_000, burst: 10_000 },
+        queues: [{ name: 'edits', attempts: 1 }],
+      },
+      hooks: {
+        beforePark: async (_job, data) => {
+          if (refuse && data.step === 'submitted')
+            throw new Error('OOM command not allowed when used memory > maxmemory');
+        },
+      },
+    });
+    const handle = await f.producer.enqueueEdit('edits', nb2Edit());
+    await expect(handle.result({ timeoutMs: 10_000 })).rejects.toMatchObject({ code: 'ATTEMPTS_EXHAUSTED' });
+    await waitFor(async () => f.sim.runs().every((r) => isTerminalStatus(r.status_code)), 10_000, 'run finished');
+    expect(f.sim.billing().totalMicroUsd).toBe(80_000);
+    refuse = false;
+    const retry = await runCli(f, ['retry-failed', '--code', 'ATTEMPTS_EXHAUSTED'], {
+      RUNFLOW_BASE_URL: f.sim.url,
+      RUNFLOW_API_KEY: f.sim.apiKey,
+    });
+    expect(row(retry.stdout, handle.id)?.join(' ')).toMatch(/retried adopts run \S+ \(succeeded\)/);
+    expect((await handle.result({ timeoutMs: 10_000 })).costMicroUsd).toBe(80_000);
+    expect(f.sim.runs()).toHaveLength(1);
+    expect(await f.ledger.totalMicroUsd(['edits'])).toBe(80_000);
   });
 });

@@ -1,4 +1,11 @@
-import { type EditJobData, type EditResult, failureCode } from '@runflow-queue/shared';
+import {
+  type EditJobData,
+  type EditResult,
+  failureCode,
+  isSuccessStatus,
+  isTerminalStatus,
+  type SubmittedJobData,
+} from '@runflow-queue/shared';
 import type { Job, Queue } from 'bullmq';
 
 export interface RetryFailedOptions {
@@ -8,6 +15,13 @@ export interface RetryFailedOptions {
   limit?: number;
   /** Report what would be done; change nothing. */
   dryRun?: boolean;
+  /**
+   * Looks a run up on Runflow: its status, or undefined when Runflow answers that it does not exist.
+   * Without it, a job whose run's outcome is not known from its failure is skipped, never resubmitted.
+   */
+  lookUpRun?: (runId: string) => Promise<{ status: string } | undefined>;
+  /** Submit a new run for a job whose run Runflow cannot find (it may bill twice if the run exists). */
+  force?: boolean;
 }
 
 export interface RetryOutcome {
@@ -24,9 +38,12 @@ const NOT_RETRYABLE: Record<string, string> = {
   INVALID_INPUT: 'the input is invalid; a retry fails the same way',
   UNKNOWN_MODEL: 'the model is unknown; a retry fails the same way',
   JOB_ABANDONED: 'the caller cancelled it; enqueue a new edit if it is still wanted',
-  RUN_DEADLINE_EXCEEDED:
-    'its run may still finish and bill on Runflow; a retry would start a second run — look the run up first',
 };
+
+/** Failure codes that are the run's own terminal outcome: the worker saw the run end without outputs. */
+const RUN_ENDED = new Set(['RUN_FAILED', 'RUN_CANCELLED']);
+
+type Plan = { kind: 'skip'; note: string } | { kind: 'resubmit'; note: string } | { kind: 'keep'; note: string };
 
 /** Fresh data for a new submit: what the caller asked for, nothing of the previous run. */
 function resubmitData(data: EditJobData): EditJobData {
@@ -36,26 +53,71 @@ function resubmitData(data: EditJobData): EditJobData {
     ...(data.tags ? { tags: data.tags } : {}),
     ...(data.requestHash ? { requestHash: data.requestHash } : {}),
     ...(data.notifyUrl ? { notifyUrl: data.notifyUrl } : {}),
+    ...(data.caller ? { caller: data.caller } : {}),
     enqueuedAt: data.enqueuedAt,
     step: 'queued',
     manualRetries: (data.manualRetries ?? 0) + 1,
   };
 }
 
-function plan(job: Job<EditJobData, EditResult>): { retry: false; note: string } | { retry: true; note: string } {
+/**
+ * What a retry does with one failed job. Nothing is paid twice: a job that has a run is resubmitted
+ * only when that run ended without outputs; a run that succeeded or is still going is adopted (the
+ * worker polls it, settles it once and completes the job); a run Runflow cannot find is left alone
+ * unless forced.
+ */
+async function plan(job: Job<EditJobData, EditResult>, options: RetryFailedOptions): Promise<Plan> {
   const code = failureCode(job.failedReason);
-  if (code && NOT_RETRYABLE[code]) return { retry: false, note: NOT_RETRYABLE[code] };
-  if (job.data.step === 'submitting') {
-    return { retry: true, note: 'same clientRef: the worker adopts the ambiguous run before it resubmits' };
+  if (code && NOT_RETRYABLE[code]) return { kind: 'skip', note: NOT_RETRYABLE[code] };
+  const { data } = job;
+  if (data.step === 'submitting') {
+    return { kind: 'keep', note: 'same clientRef: the worker adopts the ambiguous run before it resubmits' };
   }
-  if (job.data.step === 'submitted') return { retry: true, note: `new run (the previous run ${job.data.runId} ended)` };
-  return { retry: true, note: 'no run was created; submits again' };
+  if (data.step === 'queued') return { kind: 'resubmit', note: 'no run was created; submits again' };
+  const { runId } = data;
+  if (!options.lookUpRun) {
+    if (code && RUN_ENDED.has(code)) return { kind: 'resubmit', note: `new run (run ${runId} ended ${code})` };
+    return {
+      kind: 'skip',
+      note: `run ${runId} may have finished and billed; set RUNFLOW_API_KEY (and RUNFLOW_BASE_URL) to look it up`,
+    };
+  }
+  let run: { status: string } | undefined;
+  try {
+    run = await options.lookUpRun(runId);
+  } catch (error) {
+    return { kind: 'skip', note: `could not look up run ${runId}: ${(error as Error).message}; try again later` };
+  }
+  if (!run) {
+    return options.force
+      ? { kind: 'resubmit', note: `new run (run ${runId} not found on Runflow; --force)` }
+      : { kind: 'skip', note: `run ${runId} not found on Runflow; left alone (--force submits a new run)` };
+  }
+  if (isSuccessStatus(run.status)) {
+    return { kind: 'keep', note: `adopts run ${runId} (${run.status}): completes with its outputs, settled once` };
+  }
+  if (isTerminalStatus(run.status)) return { kind: 'resubmit', note: `new run (run ${runId} ended ${run.status})` };
+  return { kind: 'keep', note: `waits for run ${runId} (${run.status}) instead of paying for a second` };
 }
 
 /**
- * Retries failed edit jobs, optionally only those failed with `code`. A job whose run ended is
- * resubmitted as a new run; a job whose submit was ambiguous keeps its clientRef so the worker adopts
- * that run rather than pay for a second; failures a retry cannot fix are skipped with the reason.
+ * A failed job's data to wait on its run again: a fresh poll schedule and a deadline as long as the
+ * first one, from now (a run is not declared dead twice for the same wait).
+ */
+function adoptData(data: SubmittedJobData, now: number): SubmittedJobData {
+  const window =
+    data.deadlineAt !== undefined && data.submittedAt !== undefined ? data.deadlineAt - data.submittedAt : 0;
+  return {
+    ...data,
+    polls: 0,
+    deadlineAt: now + Math.max(window, 60_000),
+    manualRetries: (data.manualRetries ?? 0) + 1,
+  };
+}
+
+/**
+ * Retries failed edit jobs, optionally only those failed with `code` (see `plan` for what each gets);
+ * failures a retry cannot fix are skipped with the reason.
  */
 export async function retryFailedJobs(
   queue: Queue<EditJobData, EditResult>,
@@ -76,9 +138,9 @@ export async function retryFailedJobs(
   }
   const outcomes: RetryOutcome[] = [];
   for (const job of candidates) {
-    const decision = plan(job);
+    const decision = await plan(job, options);
     const row = { id: job.id as string, model: job.data.model, code: failureCode(job.failedReason) };
-    if (!decision.retry) {
+    if (decision.kind === 'skip') {
       outcomes.push({ ...row, action: 'skipped', note: decision.note });
       continue;
     }
@@ -86,8 +148,10 @@ export async function retryFailedJobs(
       outcomes.push({ ...row, action: 'would retry', note: decision.note });
       continue;
     }
-    if (job.data.step !== 'submitting') await job.updateData(resubmitData(job.data));
-    else await job.updateData({ ...job.data, manualRetries: (job.data.manualRetries ?? 0) + 1 });
+    const { data } = job;
+    if (decision.kind === 'resubmit') await job.updateData(resubmitData(data));
+    else if (data.step === 'submitted') await job.updateData(adoptData(data, Date.now()));
+    else await job.updateData({ ...data, manualRetries: (data.manualRetries ?? 0) + 1 });
     await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
     outcomes.push({ ...row, action: 'retried', note: decision.note });
   }
