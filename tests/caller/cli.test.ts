@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { startSim } from '@runflow-queue/runflow-sim';
 import { isTerminalStatus } from '@runflow-queue/shared';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type Fleet, type FleetOptions, nb2Edit, proEdit, startFleet, waitFor } from '../support/fleet.ts';
-
-const CLI = fileURLToPath(new URL('../../apps/cli/src/main.ts', import.meta.url));
+import { row, runCli } from '../support/run-cli.ts';
 
 let dir: string;
 beforeAll(() => {
@@ -27,41 +24,10 @@ async function start(options: FleetOptions = {}): Promise<Fleet> {
   return fleet;
 }
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the real CLI process against the fleet's Redis, as an operator would. */
-function runCli(f: Fleet, args: string[], env: Record<string, string> = {}): Promise<CliRun> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      env: { PATH: process.env.PATH, REDIS_URL: f.redisUrl, REDIS_PREFIX: f.prefix, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      stderr += chunk;
-    });
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
 function writeJsonl(name: string, lines: readonly string[]): string {
   const path = join(dir, name);
   writeFileSync(path, `${lines.join('\n')}\n`);
   return path;
-}
-
-/** A row of a formatTable table as its cells. */
-function row(text: string, first: string): string[] | undefined {
-  const line = text.split('\n').find((l) => l.trim().split(/\s{2,}/)[0] === first);
-  return line?.trim().split(/\s{2,}/);
 }
 
 describe('runflow-queue CLI', () => {
@@ -184,7 +150,7 @@ describe('runflow-queue CLI', () => {
     const unknown = await runCli(f, ['status', 'nope']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('no job nope in queue edits');
-    for (const command of ['enqueue', 'status', 'wait', 'retry-failed', 'spend', 'stats']) {
+    for (const command of ['enqueue', 'quote', 'status', 'wait', 'retry-failed', 'spend', 'stats']) {
       const help = await runCli(f, [command, '--help']);
       expect(help.code, command).toBe(0);
       expect(help.stdout, command).toContain(`runflow-queue ${command}`);

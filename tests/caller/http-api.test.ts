@@ -191,6 +191,28 @@ describe('HTTP enqueue API', () => {
     expect((await call('POST', '/v1/edits:batch', { items: [] })).status).toBe(422);
   });
 
+  it('quotes a batch without enqueueing anything; invalid items answer as a batch would', async () => {
+    const before = await fleet.producer.queue('bulk').count();
+    const requests = before + fleet.sim.requestTimes().length;
+    const quote = await call('POST', '/v1/edits:quote', {
+      queue: 'bulk',
+      items: [proEdit(), nb2Edit({ num_images: 2, thinking_level: 'high' })],
+    });
+    expect(quote.status).toBe(200);
+    expect(quote.body).toMatchObject({ queue: 'bulk', count: 2, totalMicroUsd: 150_000 + 2 * 82_000, estimated: true });
+    expect(quote.body.lines.map((l: { costMicroUsd: number }) => l.costMicroUsd)).toEqual([150_000, 164_000]);
+    expect(quote.body.lines[1].estimates[0]).toMatch(/^thinking_level=high \+2000 µUSD\/image: /);
+    expect(quote.body.budget).toBeUndefined();
+    expect(quote.body.eta.etaMs).toBeGreaterThan(0);
+    const bad = await call('POST', '/v1/edits:quote', { queue: 'bulk', items: [proEdit(), { model: 'nope' }] });
+    expect(bad.status).toBe(422);
+    expect(bad.body.issues.map((i: { path: string }) => i.path)).toEqual(['items.1.model']);
+    expect((await call('POST', '/v1/edits:quote', { queue: 'nope', items: [proEdit()] })).body.code).toBe(
+      'UNKNOWN_QUEUE',
+    );
+    expect((await fleet.producer.queue('bulk').count()) + fleet.sim.requestTimes().length).toBe(requests);
+  });
+
   it('cancels: removes a queued job (200), abandons a submitted one (202), 409 once finished', async () => {
     const queued = await call('POST', '/v1/edits', proEdit(), {});
     // Too late to remove if the worker already took it: enqueue a delayed one to be sure.
@@ -236,7 +258,12 @@ describe('HTTP enqueue API', () => {
     const document = response.body as OpenAPIV3_1.Document;
     expect(document.openapi).toBe('3.1.0');
     const validated = (await SwaggerParser.validate(structuredClone(document))) as OpenAPIV3_1.Document;
-    expect(Object.keys(validated.paths ?? {})).toEqual(['/v1/edits', '/v1/edits:batch', '/v1/edits/{id}']);
+    expect(Object.keys(validated.paths ?? {})).toEqual([
+      '/v1/edits',
+      '/v1/edits:batch',
+      '/v1/edits:quote',
+      '/v1/edits/{id}',
+    ]);
     const create = document.components?.schemas?.CreateEdit as { oneOf: { properties: Record<string, unknown> }[] };
     expect(create.oneOf.map((o) => Object.keys(o.properties))).toEqual([
       expect.arrayContaining(['model', 'input', 'idempotencyKey', 'tags', 'notifyUrl', 'queue', 'priority', 'delayMs']),

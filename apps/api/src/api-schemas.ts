@@ -52,6 +52,58 @@ export const BatchBody = z.strictObject({
   items: z.array(EditItem).min(1).max(MAX_BATCH_ITEMS),
 });
 
+/** POST /v1/edits:quote: the requests to price; nothing is enqueued. */
+export const QuoteRequestBody = z.strictObject({
+  queue,
+  items: z.array(EditItem).min(1).max(MAX_BATCH_ITEMS),
+});
+
+const microUsd = z.number().int().describe('integer micro-USD (1 USD = 1,000,000)');
+const budgetWindow = z.object({
+  policy: z.enum(['hold', 'fail']),
+  window: z.enum(['day', 'month']),
+  capMicroUsd: microUsd,
+  spentMicroUsd: microUsd,
+  reservedMicroUsd: microUsd,
+  remainingMicroUsd: microUsd,
+  remainingAfterMicroUsd: microUsd.describe('what would remain after these requests (negative: over by that much)'),
+  admits: z.boolean(),
+});
+
+export const QuoteBody = z.object({
+  queue: z.string(),
+  count: z.number().int(),
+  totalMicroUsd: microUsd.describe('as the ledger books it: the price table, every requested image delivered'),
+  estimated: z.boolean().describe('true when a price has an estimated part (see lines[].estimates)'),
+  budget: z
+    .object({ admits: z.boolean(), windows: z.array(budgetWindow) })
+    .optional()
+    .describe('absent when the queue has no budget'),
+  eta: z.object({
+    ahead: z.number().int().describe('jobs before these in the queue'),
+    requestsPerSecond: z.number().describe("the queue's share of the account's request rate"),
+    requestsPerJob: z.number().describe('one create plus the polls recent jobs needed'),
+    runMs: z.number().int().describe('median submit → result of recent jobs'),
+    etaMs: z.number().int().describe('when the last result should be in, from now'),
+    doneAt: z.string(),
+    basis: z.array(z.string()).describe('how each figure was arrived at'),
+  }),
+  lines: z.array(
+    z.object({
+      index: z.number().int(),
+      model: z.string(),
+      images: z.number().int(),
+      perImageMicroUsd: microUsd,
+      costMicroUsd: microUsd,
+      estimates: z.array(z.string()),
+      cumulativeMicroUsd: microUsd,
+      admitted: z.boolean().optional(),
+      etaMs: z.number().int(),
+      refusal: z.string().optional().describe('the code the job would fail with before any money moves'),
+    }),
+  ),
+});
+
 export const FieldIssue = z.object({
   path: z.string().describe('e.g. input.resolution, notifyUrl, items.3.input.prompt'),
   value: z.unknown().optional().describe('what was sent (absent when missing)'),

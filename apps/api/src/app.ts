@@ -17,7 +17,7 @@ import {
   tooDeep,
 } from '@runflow-queue/shared';
 import type { RedisClient } from '@runflow-queue/store';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { ApiCaller } from './api-callers.ts';
 import { MAX_BATCH_ITEMS } from './api-schemas.ts';
@@ -67,8 +67,18 @@ const CANCEL_STATUS: Record<CancelResult['outcome'], { status: number; code?: Er
   busy: { status: 409, code: 'JOB_BUSY' },
 };
 
+/** 422 INVALID_INPUT with every item's issues, their paths under `items.<index>`. */
+function sendItemErrors(reply: FastifyReply, error: BulkValidationError) {
+  return sendError(reply, 'INVALID_INPUT', error.message, {
+    issues: error.items.flatMap(({ index, issues }) =>
+      issues.map((issue) => ({ ...issue, path: `items.${index}.${issue.path}` })),
+    ),
+    items: error.items,
+  });
+}
+
 /**
- * The internal HTTP API in front of the producer: enqueue (single, batch), status, cancel. Every
+ * The internal HTTP API in front of the producer: enqueue (single, batch), quote, status, cancel. Every
  * /v1 route needs a bearer token; validation, idempotency and cancellation are the producer's own.
  */
 export function buildApp(deps: ApiDeps): FastifyInstance {
@@ -226,12 +236,34 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
       });
     } catch (error) {
       if (!(error instanceof BulkValidationError)) throw error;
-      return sendError(reply, 'INVALID_INPUT', error.message, {
-        issues: error.items.flatMap(({ index, issues: itemIssues }) =>
-          itemIssues.map((issue) => ({ ...issue, path: `items.${index}.${issue.path}` })),
-        ),
-        items: error.items,
-      });
+      return sendItemErrors(reply, error);
+    }
+  });
+
+  // Nothing is enqueued and no Runflow request is made; invalid items answer as a batch would.
+  app.post('/v1/edits::quote', async (request, reply) => {
+    const body = request.body;
+    if (!isRecord(body) || !Array.isArray(body.items)) {
+      throw new EditValidationError([
+        { path: 'items', value: isRecord(body) ? body.items : body, message: 'send {"items": [edit requests…]}' },
+      ]);
+    }
+    const { queue: queueField, items, ...unknownFields } = body as Record<string, unknown> & { items: unknown[] };
+    const issues: FieldIssue[] = Object.keys(unknownFields).map((key) => ({
+      path: key,
+      value: unknownFields[key],
+      message: 'unknown field; a quote has queue and items',
+    }));
+    if (items.length === 0 || items.length > MAX_BATCH_ITEMS) {
+      issues.push({ path: 'items', value: items.length, message: `send 1 to ${MAX_BATCH_ITEMS} items` });
+    }
+    if (issues.length > 0) throw new EditValidationError(issues);
+    const queue = queueOf(queueField);
+    try {
+      return reply.send(await producer.quote(queue, items as CallerEditRequest[]));
+    } catch (error) {
+      if (!(error instanceof BulkValidationError)) throw error;
+      return sendItemErrors(reply, error);
     }
   });
 

@@ -18,6 +18,8 @@ export const ApiEnv = z
     REDIS_PREFIX: envFields.REDIS_PREFIX,
     /** Queues this API may enqueue to; the first is the default when a request names none. */
     QUEUES: queueNames().default(['edits']),
+    /** The workers' workloads file: quotes then check the queue's budget and use its rate share. */
+    WORKLOADS_FILE: z.string().min(1).optional(),
     /**
      * Comma-separated `name:token` pairs, one caller per calling service (rotation: two entries with the
      * same name). A caller sees, waits on and cancels only its own jobs; a bare token is caller `default`.

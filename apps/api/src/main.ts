@@ -1,17 +1,23 @@
 import { createProducer } from '@runflow-queue/producer';
-import { bootApp } from '@runflow-queue/runtime';
+import { bootApp, loadWorkloadsFile } from '@runflow-queue/runtime';
 import { serverLimitsOf } from '@runflow-queue/shared';
 import { createRedis } from '@runflow-queue/store';
 import { buildApp } from './app.ts';
 import { parseEnv } from './env.ts';
 
+/** The environment and the workloads file it points at (for quotes), validated together at boot. */
+function parseConfig(source: Record<string, string | undefined>) {
+  const env = parseEnv(source);
+  return { env, workloads: env.WORKLOADS_FILE ? loadWorkloadsFile(env.WORKLOADS_FILE) : undefined };
+}
+
 await bootApp({
   name: 'api',
-  config: parseEnv,
-  logLevel: (env) => env.LOG_LEVEL,
+  config: parseConfig,
+  logLevel: ({ env }) => env.LOG_LEVEL,
   // Tokens never reach the logs (fastify's request serializer omits headers; this guards any that do).
   redact: ['req.headers.authorization', 'headers.authorization', 'authorization', 'tokens'],
-  async start(env, { logger, own }) {
+  async start({ env, workloads }, { logger, own }) {
     // Fail fast while Redis is away: a caller gets a 5xx in seconds instead of a hanging request.
     const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 5_000 });
     redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -23,6 +29,7 @@ await bootApp({
         allowHttpLoopback: env.NOTIFY_ALLOW_HTTP_LOOPBACK,
         allowPrivateNetworks: env.NOTIFY_ALLOW_PRIVATE_NETWORKS,
       },
+      workloads,
     });
     own('producer', () => producer.close());
     const app = buildApp({

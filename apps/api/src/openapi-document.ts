@@ -7,6 +7,8 @@ import {
   EditStatusBody,
   Enqueued,
   ErrorBody,
+  QuoteBody,
+  QuoteRequestBody,
 } from './api-schemas.ts';
 
 type JsonSchema = Record<string, unknown>;
@@ -86,6 +88,20 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
           },
         },
       },
+      '/v1/edits:quote': {
+        post: {
+          operationId: 'quoteEdits',
+          summary: 'Price edits, check the budget and estimate when they would be done; nothing is enqueued',
+          requestBody: { required: true, content: json('QuoteRequest') },
+          responses: {
+            '200': { description: 'the quote, per request and in total', content: json('Quote') },
+            '400': error('the body is not JSON (MALFORMED_JSON) or nests too deep (BODY_TOO_DEEP)'),
+            '401': error('missing or unknown bearer token'),
+            '404': error('the queue is not one this API serves'),
+            '422': error('some items are invalid (errors by index in `items`), as an enqueue would answer'),
+          },
+        },
+      },
       '/v1/edits/{id}': {
         get: {
           operationId: 'getEdit',
@@ -138,6 +154,8 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
         BatchEnqueued: schema(BatchEnqueued, 'output'),
         EditStatus: schema(EditStatusBody, 'output'),
         Cancel: schema(CancelBody, 'output'),
+        QuoteRequest: schema(QuoteRequestBody, 'input'),
+        Quote: schema(QuoteBody, 'output'),
         Error: schema(ErrorBody, 'output'),
       },
     },

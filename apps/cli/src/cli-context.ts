@@ -1,5 +1,7 @@
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
+import { loadWorkloadsFile } from '@runflow-queue/runtime';
+import type { WorkloadsConfig } from '@runflow-queue/shared';
 import { DEFAULT_PREFIX } from '@runflow-queue/store';
 
 /** A usage or input error: printed without a stack, exit code 2 (usage) or 1 (input). */
@@ -56,6 +58,16 @@ export function openProducer(values: { redis: string; prefix: string }, env: Env
       allowPrivateNetworks: flag(env.NOTIFY_ALLOW_PRIVATE_NETWORKS),
     },
   });
+}
+
+/** The workloads file a --workloads flag names, validated; a CliError naming the problem otherwise. */
+export function loadWorkloadsFlag(path: string | undefined): WorkloadsConfig | undefined {
+  if (!path) return undefined;
+  try {
+    return loadWorkloadsFile(path);
+  } catch (error) {
+    throw new CliError(`${(error as Error).message}; fix the file or drop --workloads`, 1);
+  }
 }
 
 /** A whole number flag, or a CliError naming the flag, the value and an example. */

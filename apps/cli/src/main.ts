@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { CliError, redisHint } from './cli-context.ts';
 import { enqueueCommand } from './enqueue-command.ts';
+import { quoteCommand } from './quote-command.ts';
 import { retryFailedCommand } from './retry-failed-command.ts';
 import { spendCommand } from './spend-command.ts';
 import { statsCommand } from './stats-command.ts';
@@ -11,6 +12,7 @@ const HELP = `runflow-queue <command> [options]
 
 Commands:
   enqueue        enqueue edits from flags or a JSONL file (--file); --wait for results and spend
+  quote          what a JSONL file of edits would cost, whether the budget admits it, and an ETA
   status <id>    where one job is: state, step, run, result or failure
   wait <id>      wait for one job and print its result (outputs, cost, URL expiry)
   retry-failed   retry failed jobs (--code CODE to pick one failure), printing a table
@@ -28,6 +30,8 @@ async function run(): Promise<number> {
   switch (command) {
     case 'enqueue':
       return enqueueCommand(args, env, io);
+    case 'quote':
+      return quoteCommand(args, env, io);
     case 'status':
       return statusCommand(args, env, io);
     case 'wait':

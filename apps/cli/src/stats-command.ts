@@ -1,7 +1,13 @@
-import { loadWorkloadsFile } from '@runflow-queue/runtime';
 import { collectStats, renderStats } from '@runflow-queue/stats';
 import { createRedis } from '@runflow-queue/store';
-import { CliError, CONNECTION_HELP, connectionOptions, type Env, parseCommandArgs } from './cli-context.ts';
+import {
+  CliError,
+  CONNECTION_HELP,
+  connectionOptions,
+  type Env,
+  loadWorkloadsFlag,
+  parseCommandArgs,
+} from './cli-context.ts';
 
 export const STATS_HELP = (
   env: Env,
@@ -30,14 +36,7 @@ export async function statsCommand(
     io.stdout.write(`${STATS_HELP(env)}\n`);
     return 0;
   }
-  let workloads: ReturnType<typeof loadWorkloadsFile> | undefined;
-  if (values.workloads) {
-    try {
-      workloads = loadWorkloadsFile(values.workloads);
-    } catch (error) {
-      throw new CliError(`${(error as Error).message}; fix the file or drop --workloads`, 1);
-    }
-  }
+  const workloads = loadWorkloadsFlag(values.workloads);
   const redis = createRedis(values.redis, { maxRetriesPerRequest: 1, connectTimeout: 3_000 });
   redis.on('error', () => {});
   try {

@@ -29,5 +29,6 @@ export {
   type ProducerOptions,
   validateEditRequest,
 } from './producer.ts';
+export { DEFAULT_RUN_MS, type Quote, type QuoteEta, type QuoteLine, type QuoteWindow } from './quote.ts';
 export type { RetryFailedOptions, RetryOutcome } from './retry-failed.ts';
 export { EditFailedError } from './wait-for-result.ts';

@@ -1,4 +1,4 @@
-import type { NotifyUrlPolicy } from '@runflow-queue/shared';
+import type { NotifyUrlPolicy, WorkloadsConfig } from '@runflow-queue/shared';
 import {
   type EditJobData,
   type EditRequest,
@@ -9,6 +9,7 @@ import {
   RunflowQueueError,
 } from '@runflow-queue/shared';
 import {
+  BudgetStore,
   bullPrefix,
   createRedis,
   DEFAULT_PREFIX,
@@ -22,12 +23,14 @@ import {
   callerRequestIssues,
   type EnqueueOptions,
   enqueueOptionIssues,
+  type ValidatedRequest,
   validateCallerRequest,
 } from './caller-request.ts';
 import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.ts';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
 import { jobIdForKey, requestHash } from './job-ids.ts';
 import { visibleTo } from './job-owner.ts';
+import { type Quote, quoteRequests } from './quote.ts';
 import { withRedis } from './redis-availability.ts';
 import { type RetryFailedOptions, type RetryOutcome, retryFailedJobs } from './retry-failed.ts';
 import { waitForJob } from './wait-for-result.ts';
@@ -62,6 +65,11 @@ export interface ProducerOptions {
    * again at delivery, after DNS resolution, with their own NOTIFY_ALLOW_* settings.
    */
   notifyUrlPolicy?: NotifyUrlPolicy;
+  /**
+   * The workers' workloads config, for quotes: the queue's budget, rate share, allowed models and
+   * in-flight caps. Without it a quote has no budget verdict and assumes the default rate limit.
+   */
+  workloads?: WorkloadsConfig;
 }
 
 export type { EnqueueOptions } from './caller-request.ts';
@@ -109,6 +117,7 @@ export class EditProducer {
   readonly #jobOptions: JobsOptions;
   readonly #policy: NotifyUrlPolicy;
   readonly #redisTimeoutMs: number;
+  readonly #workloads: WorkloadsConfig | undefined;
   readonly #queues = new Map<string, Queue<EditJobData, EditResult>>();
   readonly #events = new Map<string, QueueEvents>();
   #eventsRedis: RedisClient | undefined;
@@ -124,6 +133,7 @@ export class EditProducer {
     this.#prefix = options.prefix ?? DEFAULT_PREFIX;
     this.#policy = options.notifyUrlPolicy ?? {};
     this.#redisTimeoutMs = options.redisTimeoutMs ?? 5_000;
+    this.#workloads = options.workloads;
     this.#jobOptions = {
       attempts: options.attempts ?? 3,
       backoff: { type: 'exponential', delay: 2_000, jitter: 0.5 },
@@ -174,17 +184,7 @@ export class EditProducer {
   ): Promise<EditHandle[]> {
     const optionIssues = enqueueOptionIssues(options);
     if (optionIssues.length > 0) throw new EditValidationError(optionIssues, 'enqueue options');
-    const invalid: { index: number; issues: FieldIssue[] }[] = [];
-    const valid: { request: EditRequest; notifyUrl: string | undefined }[] = [];
-    requests.forEach((request, index) => {
-      try {
-        valid.push(validateCallerRequest(request, {}, this.#policy));
-      } catch (error) {
-        if (!(error instanceof EditValidationError)) throw error;
-        invalid.push({ index, issues: error.issues });
-      }
-    });
-    if (invalid.length > 0) throw new BulkValidationError(invalid);
+    const valid = this.#validateAll(requests);
     const queue = this.queue(queueName);
     const entries = valid.map(({ request, notifyUrl }) => {
       const { data, jobId } = this.#toJob(queueName, request, notifyUrl, options.caller);
@@ -200,6 +200,51 @@ export class EditProducer {
         ),
       );
     });
+  }
+
+  /**
+   * What these requests would cost (µUSD, as the ledger books them, with the estimated parts named),
+   * whether the queue's budget admits them now and what would remain, and when they would be done.
+   * Nothing is enqueued and no Runflow request is made; invalid requests fail as enqueue's do.
+   */
+  async quote(
+    queueName: string,
+    requests: CallerEditRequest | readonly CallerEditRequest[],
+    options: { workloads?: WorkloadsConfig; now?: number } = {},
+  ): Promise<Quote> {
+    const valid = Array.isArray(requests)
+      ? this.#validateAll(requests)
+      : [validateCallerRequest(requests as CallerEditRequest, {}, this.#policy)];
+    const queue = this.queue(queueName);
+    return this.#redisCall(`quote(${queueName})`, () =>
+      quoteRequests(
+        {
+          queue,
+          queueName,
+          otherQueue: (name) => this.queue(name),
+          budgets: new BudgetStore(this.#redis, { prefix: this.#prefix }),
+          workloads: options.workloads ?? this.#workloads,
+          now: options.now ?? Date.now(),
+        },
+        valid.map((v) => v.request),
+      ),
+    );
+  }
+
+  /** Every request validated; BulkValidationError (by index) when any is invalid. */
+  #validateAll(requests: readonly CallerEditRequest[]): ValidatedRequest[] {
+    const invalid: { index: number; issues: FieldIssue[] }[] = [];
+    const valid: ValidatedRequest[] = [];
+    requests.forEach((request, index) => {
+      try {
+        valid.push(validateCallerRequest(request, {}, this.#policy));
+      } catch (error) {
+        if (!(error instanceof EditValidationError)) throw error;
+        invalid.push({ index, issues: error.issues });
+      }
+    });
+    if (invalid.length > 0) throw new BulkValidationError(invalid);
+    return valid;
   }
 
   /** A handle for a job enqueued earlier (by id), e.g. in another process; `caller` scopes its look-ups. */

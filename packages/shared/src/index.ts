@@ -56,6 +56,7 @@ export {
 export { parseConfig } from './parse-config.ts';
 export {
   estimateCostMicroUsd,
+  estimatedSurcharges,
   type PricedRun,
   perImageMicroUsd,
   priceDeliveredMicroUsd,

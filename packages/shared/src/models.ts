@@ -6,6 +6,8 @@ export interface Surcharge {
   name: string;
   perImageMicroUsd: number;
   appliesTo: (input: Record<string, unknown>) => boolean;
+  /** Set when Runflow does not document this surcharge for the model: why the amount is an estimate. */
+  unconfirmed?: string;
 }
 
 /** A price that holds from `effectiveFrom` (UTC date) until a later entry replaces it. */
@@ -24,15 +26,19 @@ export interface ModelSpec<S extends z.ZodType = z.ZodType> {
   prices: readonly PricePoint[];
 }
 
+// nano-banana-2's surcharges come from its text-to-image page; the edit page does not list them.
+const FROM_TEXT_TO_IMAGE = 'from the text-to-image page; Runflow does not document it for edit';
 const webSearch: Surcharge = {
   name: 'enable_web_search',
   perImageMicroUsd: 15_000,
   appliesTo: (input) => input.enable_web_search === true,
+  unconfirmed: FROM_TEXT_TO_IMAGE,
 };
 const thinkingHigh: Surcharge = {
   name: 'thinking_level=high',
   perImageMicroUsd: 2_000,
   appliesTo: (input) => input.thinking_level === 'high',
+  unconfirmed: FROM_TEXT_TO_IMAGE,
 };
 
 export const MODELS = {

@@ -18,6 +18,13 @@ export function perImageMicroUsd(model: ModelId, input: Record<string, unknown>,
   return total;
 }
 
+/** The surcharges this input incurs that are estimates, each as "name +µUSD/image: why". */
+export function estimatedSurcharges(model: ModelId, input: Record<string, unknown>, day = utcDay()): string[] {
+  return priceOn(model, day)
+    .surcharges.filter((surcharge) => surcharge.unconfirmed && surcharge.appliesTo(input))
+    .map((surcharge) => `${surcharge.name} +${surcharge.perImageMicroUsd} µUSD/image: ${surcharge.unconfirmed}`);
+}
+
 /** Cost the input will incur if every requested image is delivered: what a budget reserves. */
 export function estimateCostMicroUsd(model: ModelId, input: Record<string, unknown>, day = utcDay()): number {
   const images = typeof input.num_images === 'number' ? input.num_images : 1;

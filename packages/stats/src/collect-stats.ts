@@ -1,28 +1,20 @@
 import { type EditJobData, type EditResult, failureCode, type WorkloadsConfig } from '@runflow-queue/shared';
 import {
+  type BudgetStatus,
   BudgetStore,
+  budgetStatuses,
   CallbackInbox,
   InflightCaps,
   type LedgerRow,
   openQueue,
   type RedisClient,
   SpendLedger,
-  usdToMicro,
 } from '@runflow-queue/store';
 import type { Metrics, Queue } from 'bullmq';
 import { percentile } from './percentile.ts';
 
 /** How many recent finished jobs the latency percentiles and failure codes are computed from. */
 const RECENT_SAMPLE = 500;
-
-export interface BudgetStatus {
-  policy: 'hold' | 'fail';
-  window: 'day' | 'month';
-  capMicroUsd: number;
-  spentMicroUsd: number;
-  reservedMicroUsd: number;
-  remainingMicroUsd: number;
-}
 
 /** Everything an operator watches about one queue. Money in integer µUSD; times in ms. */
 export interface QueueStats {
@@ -164,24 +156,7 @@ async function queueStats(
     byPoll += row.byPoll;
   }
 
-  const budget = ctx.options.workloads?.queues.find((q) => q.name === name)?.budget;
-  const budgets: BudgetStatus[] = [];
-  for (const [window, usd] of [
-    ['day', budget?.dailyUsd],
-    ['month', budget?.monthlyUsd],
-  ] as const) {
-    if (!budget || usd === undefined) continue;
-    const w = usage[window];
-    const capMicroUsd = usdToMicro(usd);
-    budgets.push({
-      policy: budget.policy,
-      window,
-      capMicroUsd,
-      spentMicroUsd: w.spentMicroUsd,
-      reservedMicroUsd: w.reservedMicroUsd,
-      remainingMicroUsd: Math.max(0, capMicroUsd - w.spentMicroUsd - w.reservedMicroUsd),
-    });
-  }
+  const budgets = budgetStatuses(ctx.options.workloads?.queues.find((q) => q.name === name)?.budget, usage);
 
   const runMs = recentCompleted
     .map((job) => job.returnvalue?.timings)

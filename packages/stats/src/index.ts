@@ -1,4 +1,5 @@
-export { type BudgetStatus, collectStats, type FleetStats, type QueueStats } from './collect-stats.ts';
+export type { BudgetStatus } from '@runflow-queue/store';
+export { collectStats, type FleetStats, type QueueStats } from './collect-stats.ts';
 export { percentile } from './percentile.ts';
 export { renderSpend } from './render-spend.ts';
 export { renderStats } from './render-stats.ts';

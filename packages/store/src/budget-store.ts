@@ -112,3 +112,39 @@ export interface WindowUsage {
   reservedMicroUsd: number;
   spentMicroUsd: number;
 }
+
+/** One budget window of a queue as it stands: its cap, what is spent and reserved, what remains. */
+export interface BudgetStatus {
+  policy: 'hold' | 'fail';
+  window: 'day' | 'month';
+  capMicroUsd: number;
+  spentMicroUsd: number;
+  reservedMicroUsd: number;
+  remainingMicroUsd: number;
+}
+
+/** The windows a queue's budget sets (none without a budget), from `BudgetStore.usage`. */
+export function budgetStatuses(
+  budget: QueueBudget | undefined,
+  usage: { day: WindowUsage; month: WindowUsage },
+): BudgetStatus[] {
+  if (!budget) return [];
+  const statuses: BudgetStatus[] = [];
+  for (const [window, usd] of [
+    ['day', budget.dailyUsd],
+    ['month', budget.monthlyUsd],
+  ] as const) {
+    if (usd === undefined) continue;
+    const { spentMicroUsd, reservedMicroUsd } = usage[window];
+    const capMicroUsd = usdToMicro(usd);
+    statuses.push({
+      policy: budget.policy,
+      window,
+      capMicroUsd,
+      spentMicroUsd,
+      reservedMicroUsd,
+      remainingMicroUsd: Math.max(0, capMicroUsd - spentMicroUsd - reservedMicroUsd),
+    });
+  }
+  return statuses;
+}

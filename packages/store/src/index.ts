@@ -1,6 +1,8 @@
 export {
   BUDGET_WINDOW_TTL_SECONDS,
+  type BudgetStatus,
   BudgetStore,
+  budgetStatuses,
   nextWindowStart,
   type Reservation,
   type ReserveResult,
