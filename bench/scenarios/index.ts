@@ -4,6 +4,7 @@ import { governor } from './governor.ts';
 import { inflight } from './inflight.ts';
 import { parkedMemory } from './parked-memory.ts';
 import { pipeline } from './pipeline.ts';
+import { quote } from './quote.ts';
 import { redisCost } from './redis-cost.ts';
 import { scaling } from './scaling.ts';
 import { vsNaive } from './vs-naive.ts';
@@ -19,4 +20,5 @@ export const SCENARIOS: readonly Scenario[] = [
   governor,
   scaling,
   parkedMemory,
+  quote,
 ];
