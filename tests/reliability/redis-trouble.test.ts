@@ -1,3 +1,4 @@
+import { buildApp } from '@runflow-queue/api';
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { type Sim, signBody, startSim } from '@runflow-queue/runflow-sim';
@@ -5,6 +6,7 @@ import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { RunflowQueueError } from '@runflow-queue/shared';
 import { CallbackInbox, createRedis, SpendLedger } from '@runflow-queue/store';
 import { freePort, uniquePrefix } from '@runflow-queue/testkit';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { proEdit, waitFor } from '../support/fleet.ts';
 import { OwnRedis } from './support/own-redis.ts';
@@ -14,6 +16,7 @@ import { OwnRedis } from './support/own-redis.ts';
 // persist so Runflow retries.
 
 const SECRET = 'whsec_redis_trouble_secret';
+const API_TOKEN = 'svc-trouble-0123456789abcdef';
 const cleanup: (() => Promise<unknown>)[] = [];
 afterEach(async () => {
   for (const step of cleanup.reverse()) await step().catch(() => {});
@@ -104,6 +107,43 @@ describe('Redis trouble', () => {
     });
     expect(await producer.queue('fresh').count()).toBe(0);
     expect((await producer.getEdit('edits', after.id))?.state).toBe('prioritized');
+  });
+
+  it('Redis refusing writes (maxmemory, noeviction) is REDIS_UNAVAILABLE: the producer says why, the API answers 503 with Retry-After', async () => {
+    const redis = await ownRedis();
+    const prefix = uniquePrefix();
+    const producer = producerOn(redis.url, prefix);
+    const admin = createRedis(redis.url);
+    cleanup.push(() => admin.quit());
+    const app = buildApp({
+      producer,
+      redis: admin,
+      queues: ['edits'],
+      tokens: [API_TOKEN],
+      logger: pino({ level: 'silent' }),
+    });
+    cleanup.push(() => app.close());
+    const base = await app.listen({ host: '127.0.0.1', port: 0 });
+    const post = (body: unknown) =>
+      fetch(`${base}/v1/edits`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    expect((await post(proEdit('before'))).status).toBe(202);
+
+    await admin.config('SET', 'maxmemory-policy', 'noeviction');
+    await admin.config('SET', 'maxmemory', '1');
+    const error = await failsFast(() => producer.enqueueEdit('edits', proEdit('during')), 3_000);
+    expect(error.message).toMatch(/Redis refused the command \(OOM command not allowed/);
+    const refused = await post(proEdit('during'));
+    expect(refused.status).toBe(503);
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.json()).toMatchObject({ code: 'REDIS_UNAVAILABLE' });
+
+    await admin.config('SET', 'maxmemory', '0');
+    expect((await post(proEdit('after'))).status).toBe(202);
+    expect(await producer.queue('edits').count()).toBe(2);
   });
 
   it('a worker process reconnects and resumes consuming after Redis restarts', async () => {

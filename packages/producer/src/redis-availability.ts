@@ -5,7 +5,8 @@ import type { RedisClient } from '@runflow-queue/store';
 // Redis down — and ioredis reports a connection lost mid-call as MaxRetriesPerRequestError or "Command
 // timed out". A caller gets neither a bound nor a clear reason. Every producer call that touches Redis
 // goes through `withRedis`: a bounded wait for the connection, then connection failures become
-// REDIS_UNAVAILABLE (retryable) with what the caller may assume.
+// REDIS_UNAVAILABLE (retryable) with what the caller may assume; so do commands Redis refuses for a
+// while (OOM at maxmemory, READONLY after a failover, …): infrastructure trouble, not a bad request.
 
 const CONNECTION_ERROR_CODES = new Set([
   'ECONNREFUSED',
@@ -22,6 +23,18 @@ export function isConnectionError(error: unknown): boolean {
   if (error.name === 'MaxRetriesPerRequestError') return true;
   if (CONNECTION_ERROR_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return true;
   return /^(Connection is closed|Command timed out|Stream isn't writeable)/.test(error.message);
+}
+
+/**
+ * Redis answered but refuses writes for now: at maxmemory with noeviction (OOM), a replica after a
+ * failover (READONLY), loading its data (LOADING), a cluster reconfiguring (CLUSTERDOWN, TRYAGAIN,
+ * MASTERDOWN), a failed snapshot blocking writes (MISCONF), a script running too long (BUSY).
+ */
+export function isRefusedWrite(error: unknown): boolean {
+  return (
+    error instanceof Error &&
+    /^(OOM|READONLY|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|MISCONF|NOREPLICAS|BUSY)\b/.test(error.message)
+  );
 }
 
 function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
@@ -59,6 +72,13 @@ export async function withRedis<T>(
   try {
     return await call();
   } catch (error) {
+    if (isRefusedWrite(error)) {
+      throw new RunflowQueueError(
+        'REDIS_UNAVAILABLE',
+        `${operation}: Redis refused the command (${(error as Error).message.split('\n')[0]}); an operator must free memory or finish the failover — retry later (with the same idempotencyKey for an enqueue)`,
+        { cause: error },
+      );
+    }
     if (!isConnectionError(error)) throw error;
     throw new RunflowQueueError(
       'REDIS_UNAVAILABLE',

@@ -23,7 +23,12 @@ export const ERROR_CODES = {
     retryable: false,
     summary: 'Runflow kept answering 429 for this job past the guard',
   },
-  REDIS_UNAVAILABLE: { status: 503, retryable: true, summary: 'Redis did not answer in time' },
+  REDIS_UNAVAILABLE: {
+    status: 503,
+    retryable: true,
+    summary: 'Redis did not answer in time, or refuses writes for now (OOM, READONLY)',
+    retryAfterSeconds: 5,
+  },
   WAIT_TIMEOUT: { status: 504, retryable: true, summary: 'the job did not finish within the wait timeout' },
   JOB_NOT_FOUND: { status: 404, retryable: false, summary: 'no job with that id' },
   CALLBACK_SIGNATURE_MISSING: { status: 401, retryable: false, summary: 'Runflow-Signature header missing' },
