@@ -3,8 +3,9 @@ import { createProducer, type EditProducer } from '@runflow-queue/producer';
 import { signBody } from '@runflow-queue/runflow-sim';
 import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import { RunflowQueueError } from '@runflow-queue/shared';
-import { createRedis, type RedisClient } from '@runflow-queue/store';
+import { bullPrefix, createRedis, type RedisClient } from '@runflow-queue/store';
 import { freePort, uniquePrefix } from '@runflow-queue/testkit';
+import { waitFor } from '../support/fleet.ts';
 
 // The harness of the bad-input catalogue: the four surfaces (the producer in this process, the HTTP
 // API, callback-ingest and the dashboard as real processes), helpers that turn each response into
@@ -257,6 +258,10 @@ export async function startSurfaces(redisUrl: string): Promise<void> {
     ingest.waitFor('callback-ingest listening'),
     dashboard.waitFor('dashboard listening'),
   ]);
+  // Every BullMQ Queue writes its queue's meta hash once connected, after the app says it listens:
+  // wait for them, or one would land during the first case and count as a key the case added.
+  const metas = ['edits', 'frozen'].map((name) => `${bullPrefix(prefix, name)}:${name}:meta`);
+  await waitFor(async () => (await redis.exists(...metas)) === metas.length, 10_000, 'queue meta keys');
 }
 
 /** A raw request to callback-ingest (any method and path). */
