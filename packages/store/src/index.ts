@@ -12,6 +12,7 @@ export {
   type AbandonAnswer,
   abandonJob,
   type EditQueue,
+  jobTraceMetadata,
   openQueue,
   promoteJob,
   type QueueErrorLog,
