@@ -93,7 +93,10 @@ export function decodeOtlpJson(body: ExportTraceServiceRequest): ReceivedSpan[] 
         endTimeUnixNano: BigInt(span.endTimeUnixNano ?? 0),
         attributes: decodeAttributes(span.attributes),
         status: { code: span.status?.code ?? 0, message: span.status?.message },
-        events: (span.events ?? []).map((event) => ({ name: event.name, attributes: decodeAttributes(event.attributes) })),
+        events: (span.events ?? []).map((event) => ({
+          name: event.name,
+          attributes: decodeAttributes(event.attributes),
+        })),
       })),
     );
   });
