@@ -9,6 +9,7 @@ import {
   uniquePrefix,
 } from '@runflow-queue/testkit';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startReceiver, type WebhookReceiver } from '../caller/webhook-receiver.ts';
 import { nb2Edit, SECRET, waitFor } from '../support/fleet.ts';
 
 // One edit through three real processes — api, worker, callback-ingest, spawned as in production —
@@ -16,6 +17,7 @@ import { nb2Edit, SECRET, waitFor } from '../support/fleet.ts';
 // in this test. The trace is read back from what the receiver decoded, never from an in-process hook.
 
 const TOKEN = 'svc-trace-0123456789abcdef';
+const NOTIFY_SECRET = 'whsec_trace_notify_secret_0123';
 const SERVICES = { api: 'runflow-queue-api', worker: 'runflow-queue-worker', ingest: 'runflow-queue-callback-ingest' };
 
 let receiver: OtlpReceiver;
@@ -24,9 +26,11 @@ let api: AppProcess;
 let worker: AppProcess;
 let ingest: AppProcess;
 let apiUrl: string;
+let webhooks: WebhookReceiver;
 
 beforeAll(async () => {
   receiver = await startOtlpReceiver();
+  webhooks = await startReceiver(NOTIFY_SECRET);
   sim = await startSim({ latencyMs: { min: 50, max: 100 }, signingSecret: SECRET });
   const otel = {
     OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
@@ -50,8 +54,16 @@ beforeAll(async () => {
     // Long enough that the callback, not a poll, finalizes the job.
     FIRST_POLL_DELAY_MS: '20000',
     METRICS_PORT: '0',
+    NOTIFY_SIGNING_SECRET: NOTIFY_SECRET,
+    NOTIFY_ALLOW_HTTP_LOOPBACK: 'true',
   });
-  api = spawnApp('api', { ...common, API_TOKENS: `traces:${TOKEN}`, HOST: '127.0.0.1', PORT: '0' });
+  api = spawnApp('api', {
+    ...common,
+    API_TOKENS: `traces:${TOKEN}`,
+    HOST: '127.0.0.1',
+    PORT: '0',
+    NOTIFY_ALLOW_HTTP_LOOPBACK: 'true',
+  });
   apiUrl = await waitFor(async () => /"address":"(http:\/\/[^"]+)"/.exec(api.output())?.[1], 20_000, 'api listening');
   await Promise.all([worker.waitFor('"worker started"'), ingest.waitFor('callback-ingest listening')]);
 }, 60_000);
@@ -59,11 +71,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await Promise.all([api, worker, ingest].map((app) => app?.stop()));
   await sim?.close();
+  await webhooks?.close();
   await receiver?.close();
 });
 
 /** POSTs an edit as a caller inside its own trace (a W3C traceparent), and waits for its end state. */
-async function editInCallerTrace(): Promise<{ traceId: string; callerSpanId: string; jobId: string; job: JobView }> {
+async function editInCallerTrace(
+  extra: Record<string, unknown> = {},
+): Promise<{ traceId: string; callerSpanId: string; jobId: string; job: JobView }> {
   const traceId = randomBytes(16).toString('hex');
   const callerSpanId = randomBytes(8).toString('hex');
   const created = await fetch(`${apiUrl}/v1/edits`, {
@@ -73,7 +88,7 @@ async function editInCallerTrace(): Promise<{ traceId: string; callerSpanId: str
       'content-type': 'application/json',
       traceparent: `00-${traceId}-${callerSpanId}-01`,
     },
-    body: JSON.stringify(nb2Edit()),
+    body: JSON.stringify({ ...nb2Edit(), ...extra }),
   });
   expect(created.status).toBe(202);
   const { id: jobId } = (await created.json()) as { id: string };
@@ -158,11 +173,11 @@ const JOB_SPANS: [string, string][] = [
 ];
 
 describe('tracing across api, worker and callback-ingest (OTLP/HTTP to a real receiver)', () => {
-  it('one edit is one trace continuing the caller: enqueue → admit → submit → parked → callback → finalize → settle', async () => {
-    const { traceId, callerSpanId, jobId, job } = await editInCallerTrace();
+  it('one edit is one trace continuing the caller: enqueue → admit → submit → parked → callback → finalize → settle → webhook', async () => {
+    const { traceId, callerSpanId, jobId, job } = await editInCallerTrace({ notifyUrl: `${webhooks.url}/hooks` });
     expect(job.state).toBe('completed');
     const result = job.result as NonNullable<JobView['result']>;
-    const spans = await spansOfTrace(traceId, JOB_SPANS);
+    const spans = await spansOfTrace(traceId, [...JOB_SPANS, [SERVICES.worker, 'notify webhook']]);
     const tree = renderTree(spans);
     expect(new Set(spans.map((s) => s.service)), tree).toEqual(new Set(Object.values(SERVICES)));
 

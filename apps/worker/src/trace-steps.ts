@@ -78,15 +78,17 @@ export function withParkMark(
 export function reportPark(job: EditJob, queue: string, data: EditJobData, now: number): void {
   const mark = data.tracePark;
   if (!mark || !tracingActive()) return;
+  // The wake is when BullMQ made the job active again (its processedOn), just before this wake-up's span.
+  const wokeAt = job.processedOn ?? now;
   recordSpan(SPAN.parked, {
     parent: jobTraceContext(job.opts.telemetry?.metadata),
     startTime: mark.at,
-    endTime: Math.max(now, mark.at),
+    endTime: Math.max(wokeAt, mark.at),
     attributes: () => ({
       ...jobAttributes(queue, job.id, data),
       [ATTR.parkReason]: mark.reason,
       'rfq.parkedUntil': mark.wakeAt,
-      'rfq.wokeBy': now < mark.wakeAt ? 'promoted' : 'deadline',
+      'rfq.wokeBy': wokeAt < mark.wakeAt ? 'promoted' : 'deadline',
     }),
   });
 }
