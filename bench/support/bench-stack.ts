@@ -22,6 +22,8 @@ export interface StackOptions {
   workers: number;
   /** Extra worker variables (WORKER_CONCURRENCY, RUNFLOW_RATE_LIMIT_PER_SECOND …). */
   workerEnv?: Record<string, string>;
+  /** Extra variables of every process, ingest and workers (e.g. the OTEL_* of a traced trial). */
+  env?: Record<string, string>;
   sim?: SimOptions;
   /** Round trip added to every request from a worker to the simulator (the network to Runflow). */
   runflowRttMs?: LatencyRangeMs;
@@ -57,7 +59,13 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   let proxy: LatencyProxy | undefined;
   const sim = await startSim({ signingSecret: SECRET, ...options.sim });
   const producer = createProducer({ redis: options.redisUrl, prefix });
-  const common = { REDIS_URL: options.redisUrl, REDIS_PREFIX: prefix, QUEUES: queues.join(','), LOG_LEVEL: 'info' };
+  const common = {
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: prefix,
+    QUEUES: queues.join(','),
+    LOG_LEVEL: 'info',
+    ...options.env,
+  };
   const close = async () => {
     await Promise.all(processes.map((proc) => proc.stop()));
     await producer.close();

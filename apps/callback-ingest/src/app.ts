@@ -14,6 +14,7 @@ import {
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { observeCallbackReply } from './callback-metrics.ts';
+import { traceCallbacks } from './callback-tracing.ts';
 import { INGEST_LIMITS } from './env.ts';
 import { resolveJob } from './resolve-job.ts';
 import { verifySignature } from './verify-signature.ts';
@@ -69,6 +70,8 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     return queue;
   };
 
+  const tracing = traceCallbacks(app, { path: CALLBACK_PATH, redis: deps.redis, queueFor });
+
   // The raw bytes are what Runflow signed: keep them as a Buffer; parse only after verifying.
   app.removeContentTypeParser(['application/json']);
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
@@ -110,6 +113,7 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     let target: Awaited<ReturnType<typeof resolveJob>>;
     try {
       target = await resolveJob(payload, queueNames, runIndex);
+      tracing.matched(request, target, payload.run_id);
       if (!target) {
         // Not ours (or no longer known): acknowledge so Runflow stops retrying, and count it.
         request.log.warn({ runId: payload.run_id }, 'callback for an unknown run');

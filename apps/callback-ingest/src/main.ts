@@ -10,6 +10,8 @@ await bootApp({
   config: parseEnv,
   logLevel: (env) => env.LOG_LEVEL,
   redact: ['req.headers.authorization', 'req.headers["runflow-signature"]', 'secrets'],
+  // The callback route's span is started by hand, in the trace of the job it is for.
+  tracing: { fastify: false },
   async start(env, { logger, own }) {
     // Fail fast when Redis is away, so a callback gets a 503 (and Runflow retries) instead of hanging.
     const redis = createRedis(env.REDIS_URL, { maxRetriesPerRequest: 1, commandTimeout: 2_000 });

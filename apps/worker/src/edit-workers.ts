@@ -12,6 +12,7 @@ import {
   RunIndex,
   SpendLedger,
 } from '@runflow-queue/store';
+import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -114,6 +115,8 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       // only in workers that have a limiter; this one is far above any real rate, so it never binds
       // by itself — the governor does the limiting, per request, fleet-wide.
       limiter: { max: 1_000_000, duration: 1_000 },
+      // With tracing on, each wake-up is a "process" span in the trace the job carries.
+      telemetry: queueTelemetry(),
     });
     worker.on('error', (err) => logger.error({ err, queue }, 'worker error'));
     worker.on('failed', (job, err) => {

@@ -8,6 +8,7 @@ import type { StepContext, StepDeps } from './step-context.ts';
 import { queuedStep } from './step-queued.ts';
 import { submittedStep } from './step-submitted.ts';
 import { submittingStep } from './step-submitting.ts';
+import { reportPark, traceStep, withParkMark } from './trace-steps.ts';
 import type { Transition } from './transition.ts';
 
 /** What the loop needs beyond the steps' own I/O: the run index, the logger, test hooks. */
@@ -52,14 +53,21 @@ export interface SavedData {
 export async function runSteps(job: EditJob, token: string, saved: SavedData, deps: EditJobDeps): Promise<EditResult> {
   const { data } = saved;
   let ctx: StepContext = { jobId: job.id as string, data, entered: false, deps, log: jobLogger(deps, job.id, data) };
+  reportPark(job, deps.queue, data, deps.now());
   for (let transitions = 0; transitions < MAX_TRANSITIONS_PER_WAKE; transitions += 1) {
-    const transition = await runStep(ctx);
+    const step = ctx;
+    const transition = await traceStep(step, () => runStep(step));
     switch (transition.kind) {
       case 'next':
         ctx = { ...(await save(job, deps, saved, ctx, transition.data)), entered: true };
         continue;
       case 'park': {
-        if (transition.data) ctx = await save(job, deps, saved, ctx, transition.data);
+        const parkData = withParkMark(transition.data, ctx.data, {
+          at: deps.now(),
+          wakeAt: transition.wakeAt,
+          reason: transition.reason,
+        });
+        if (parkData) ctx = await save(job, deps, saved, ctx, parkData);
         if (transition.pauseQueueMs !== undefined) await deps.governance.rateLimitQueue(transition.pauseQueueMs);
         const woke = await parkJob(job, token, ctx.data, transition.wakeAt, deps);
         ctx.log.debug({ wakeAt: transition.wakeAt, reason: transition.reason, woke }, 'parked');

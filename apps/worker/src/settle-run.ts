@@ -7,6 +7,7 @@ import {
   type SubmittedJobData,
   type TerminalRunCost,
 } from '@runflow-queue/shared';
+import { ATTR, inSpan, SPAN } from '@runflow-queue/tracing';
 import { settleSupersededRun } from './settle-superseded-run.ts';
 import type { StepContext } from './step-context.ts';
 import { complete, fail, type Transition } from './transition.ts';
@@ -35,19 +36,34 @@ export async function settleRun(
   // The one way a run is priced (orphans settled as waste use it too): the ledger must match billing.
   const { day, images, costMicroUsd, pricing } = priceTerminalRun(data.model, data.input, run, now);
 
-  const settledNow = await deps.ledger.settle({
-    queue: deps.queue,
-    runId,
-    model: data.model,
-    day,
-    costCenter: data.tags?.costCenter,
-    caller: data.caller,
-    outcome: succeeded ? 'completed' : 'failed',
-    images,
-    costMicroUsd,
-    completedBy,
-    pricing,
-    budget: deps.governance.workload.budget ? { jobId, reservation: data.reservation, at: now } : undefined,
+  const attributes = () => ({
+    [ATTR.queue]: deps.queue,
+    [ATTR.jobId]: jobId,
+    [ATTR.model]: data.model,
+    [ATTR.runId]: runId,
+    [ATTR.costMicroUsd]: costMicroUsd,
+    [ATTR.completedBy]: completedBy,
+    'rfq.runStatus': run.status,
+  });
+  const settle = () =>
+    deps.ledger.settle({
+      queue: deps.queue,
+      runId,
+      model: data.model,
+      day,
+      costCenter: data.tags?.costCenter,
+      caller: data.caller,
+      outcome: succeeded ? 'completed' : 'failed',
+      images,
+      costMicroUsd,
+      completedBy,
+      pricing,
+      budget: deps.governance.workload.budget ? { jobId, reservation: data.reservation, at: now } : undefined,
+    });
+  const settledNow = await inSpan(SPAN.settle, { attributes }, async (span) => {
+    const settled = await settle();
+    span.setAttribute('rfq.settledNow', settled);
+    return settled;
   });
   ctx.log.info({ status: run.status, completedBy, costMicroUsd, images, settledNow }, 'run finished');
   // Only after a resubmit: an earlier run of this job that billed is settled as waste.

@@ -1,5 +1,6 @@
 import { type EditJobData, type EditResult, failureCode } from '@runflow-queue/shared';
 import { bullPrefix, type RedisClient } from '@runflow-queue/store';
+import { queueTelemetry } from '@runflow-queue/tracing';
 import { type Job, Queue } from 'bullmq';
 import type { DeliveryAttempt, NotificationJobData, WebhookPayload } from './webhook-payload.ts';
 
@@ -59,6 +60,8 @@ export class EditNotifier {
     this.queue = new Queue<NotificationJobData>(NOTIFY_QUEUE, {
       connection: options.connection,
       prefix: notifyPrefix(options.prefix),
+      // With tracing on, a delivery continues the trace of the edit job that queued it.
+      telemetry: queueTelemetry(),
     });
     this.queue.on('error', (err) => options.logger.warn({ err: err.message }, 'notification queue error'));
     this.#logger = options.logger;

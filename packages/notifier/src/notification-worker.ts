@@ -1,6 +1,7 @@
 import type { NotifyUrlPolicy } from '@runflow-queue/shared';
 import { formatFailure } from '@runflow-queue/shared';
 import type { RedisClient } from '@runflow-queue/store';
+import { ATTR, inSpan, queueTelemetry, SPAN } from '@runflow-queue/tracing';
 import { type Job, type MinimalJob, UnrecoverableError, Worker } from 'bullmq';
 import { logTarget, NotifyUrlRejectedError, WebhookSender } from './deliver-webhook.ts';
 import { NOTIFY_QUEUE, type NotifierLogger, notifyPrefix } from './edit-notifier.ts';
@@ -42,7 +43,25 @@ export interface NotificationWorker {
 export function startNotificationWorker(options: NotificationWorkerOptions): NotificationWorker {
   const { logger } = options;
   const sender = new WebhookSender({ secrets: options.secrets, policy: options.policy, timeoutMs: options.timeoutMs });
-  const processor = async (job: Job<NotificationJobData>): Promise<{ status: number }> => {
+  const processor = (job: Job<NotificationJobData>): Promise<{ status: number }> =>
+    inSpan(
+      SPAN.notify,
+      {
+        attributes: () => ({
+          [ATTR.queue]: job.data.editQueue,
+          [ATTR.jobId]: job.data.editJobId,
+          'rfq.webhookId': job.data.webhookId,
+          'rfq.webhookType': job.data.type,
+          'rfq.attempt': job.attemptsMade + 1,
+        }),
+      },
+      async (span) => {
+        const delivered = await deliver(job);
+        span.setAttribute('http.response.status_code', delivered.status);
+        return delivered;
+      },
+    );
+  const deliver = async (job: Job<NotificationJobData>): Promise<{ status: number }> => {
     const attempt = job.attemptsMade + 1;
     const at = Date.now();
     const log = { notificationId: job.id, webhookId: job.data.webhookId, target: logTarget(job.data.url), attempt };
@@ -76,6 +95,7 @@ export function startNotificationWorker(options: NotificationWorkerOptions): Not
     connection: options.connection,
     prefix: notifyPrefix(options.prefix),
     concurrency: options.concurrency ?? 16,
+    telemetry: queueTelemetry(),
     settings: {
       backoffStrategy: (attemptsMade: number, _type?: string, _err?: Error, job?: MinimalJob) => {
         const backoff = job?.opts.backoff;

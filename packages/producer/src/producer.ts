@@ -17,6 +17,7 @@ import {
   openQueue,
   type RedisClient,
 } from '@runflow-queue/store';
+import { ATTR, inSpan, SPAN, SpanKind } from '@runflow-queue/tracing';
 import { type JobsOptions, type Queue, QueueEvents } from 'bullmq';
 import {
   type CallerEditRequest,
@@ -165,7 +166,11 @@ export class EditProducer {
   }
 
   /** Validates and enqueues one edit. Throws EditValidationError (nothing enqueued) on bad input. */
-  async enqueueEdit(queueName: string, request: CallerEditRequest, options: EnqueueOptions = {}): Promise<EditHandle> {
+  enqueueEdit(queueName: string, request: CallerEditRequest, options: EnqueueOptions = {}): Promise<EditHandle> {
+    return traceEnqueue(queueName, [request], () => this.#enqueueEdit(queueName, request, options));
+  }
+
+  async #enqueueEdit(queueName: string, request: CallerEditRequest, options: EnqueueOptions): Promise<EditHandle> {
     const { request: parsed, notifyUrl } = validateCallerRequest(request, options, this.#policy);
     const queue = this.queue(queueName);
     const { data, jobId } = this.#toJob(queueName, parsed, notifyUrl, options.caller);
@@ -177,10 +182,18 @@ export class EditProducer {
   }
 
   /** Validates every item first; enqueues all of them atomically or none (errors reported by index). */
-  async enqueueEdits(
+  enqueueEdits(
     queueName: string,
     requests: readonly CallerEditRequest[],
     options: EnqueueOptions = {},
+  ): Promise<EditHandle[]> {
+    return traceEnqueue(queueName, requests, () => this.#enqueueEdits(queueName, requests, options));
+  }
+
+  async #enqueueEdits(
+    queueName: string,
+    requests: readonly CallerEditRequest[],
+    options: EnqueueOptions,
   ): Promise<EditHandle[]> {
     const optionIssues = enqueueOptionIssues(options);
     if (optionIssues.length > 0) throw new EditValidationError(optionIssues, 'enqueue options');
@@ -414,6 +427,29 @@ export class EditProducer {
     }
     return events;
   }
+}
+
+/**
+ * The enqueue span (a producer span: the job's trace starts or continues here, and the context BullMQ
+ * stores in each job is this span's child). A refusal is recorded with its code (INVALID_INPUT, …).
+ */
+function traceEnqueue<T extends EditHandle | EditHandle[]>(
+  queue: string,
+  requests: readonly CallerEditRequest[],
+  enqueue: () => Promise<T>,
+): Promise<T> {
+  const attributes = () => {
+    const models = [...new Set(requests.map((r) => String((r as { model?: unknown })?.model)))];
+    return { [ATTR.queue]: queue, [ATTR.model]: models.join(','), 'rfq.count': requests.length };
+  };
+  return inSpan(SPAN.enqueue, { kind: SpanKind.PRODUCER, attributes }, async (span) => {
+    const enqueued = await enqueue();
+    const handles = Array.isArray(enqueued) ? enqueued : [enqueued];
+    if (handles.length === 1) {
+      span.setAttributes({ [ATTR.jobId]: handles[0].id, 'rfq.deduplicated': handles[0].deduplicated });
+    }
+    return enqueued;
+  });
 }
 
 /**

@@ -1,3 +1,4 @@
+import { parseTracingEnv, startTracing, type TracingConfig } from '@runflow-queue/tracing';
 import { type Logger, pino } from 'pino';
 
 // Start-up and shutdown of every process, in one place: parse the whole configuration once (bad
@@ -27,16 +28,32 @@ export interface BootOptions<C> {
   /** Logged when shutdown begins. */
   stoppingMessage?: string;
   start: (config: C, runtime: AppRuntime) => Promise<void>;
+  /**
+   * OpenTelemetry (off unless the OTEL_* variables turn it on; service name `runflow-queue-<name>`).
+   * `fastify: false` leaves fastify apps uninstrumented (callback-ingest traces its route by hand).
+   */
+  tracing?: { fastify?: boolean };
 }
 
 const EX_CONFIG = 78;
 
 export async function bootApp<C>(options: BootOptions<C>): Promise<void> {
-  let config: C;
+  let config: C | undefined;
+  let tracingConfig: TracingConfig | undefined;
+  // Both parsed before exiting, so one boot names every bad variable, the app's and OTEL_*.
+  const problems: string[] = [];
   try {
     config = options.config(process.env);
   } catch (error) {
-    console.error(error instanceof Error ? error.message : String(error));
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  try {
+    tracingConfig = parseTracingEnv(process.env, { app: options.name, serviceName: `runflow-queue-${options.name}` });
+  } catch (error) {
+    problems.push(error instanceof Error ? error.message : String(error));
+  }
+  if (config === undefined || tracingConfig === undefined || problems.length > 0) {
+    console.error(problems.join('\n'));
     process.exit(EX_CONFIG);
   }
 
@@ -76,6 +93,10 @@ export async function bootApp<C>(options: BootOptions<C>): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT', 0));
 
   try {
+    // Started before the app builds anything (instrumentations see every client and server it
+    // creates) and owned first, so it is closed last: the spans of the shutdown itself are flushed.
+    const tracing = await startTracing(tracingConfig, { logger, fastify: options.tracing?.fastify });
+    if (tracing.enabled) owned.push({ name: 'tracing', close: () => tracing.shutdown() });
     await options.start(config, { logger, own: (name, close) => owned.push({ name, close }) });
   } catch (error) {
     logger.fatal({ err: error }, `${options.name} could not start`);

@@ -50,6 +50,11 @@ const common = {
   rateLimited: z.number().int().optional(),
   /** The budget reservation held for this job (released or settled at the end). */
   reservation: z.object({ amountMicroUsd: z.number().int(), day: z.string(), month: z.string() }).optional(),
+  /**
+   * Written only with tracing on: when (epoch ms) and why the job last parked, and until when, so the
+   * wake-up — in any worker — reports the park as a span.
+   */
+  tracePark: z.object({ at: z.number(), wakeAt: z.number(), reason: z.string() }).optional(),
 };
 
 // Loose: fields this version does not know (written by a newer deploy) survive when this version

@@ -1,4 +1,5 @@
 import type { EditJobData, EditResult } from '@runflow-queue/shared';
+import { queueTelemetry } from '@runflow-queue/tracing';
 import { Job, Queue } from 'bullmq';
 import { bullPrefix } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
@@ -24,7 +25,12 @@ export function openQueue(
   name: string,
   log: QueueErrorLog = { warn: () => {} },
 ): EditQueue {
-  const queue = new Queue<EditJobData, EditResult>(name, { connection, prefix: bullPrefix(prefix, name) });
+  const queue = new Queue<EditJobData, EditResult>(name, {
+    connection,
+    prefix: bullPrefix(prefix, name),
+    // With tracing on, each job added carries the trace context of its enqueue (bullmq-otel).
+    telemetry: queueTelemetry(),
+  });
   queue.on('error', (err) => log.warn({ err: err.message, queue: name }, 'queue error'));
   return queue;
 }
@@ -41,6 +47,16 @@ export async function promoteJob(queue: Queue, jobId: string): Promise<boolean> 
   } catch {
     return false;
   }
+}
+
+/**
+ * The trace context a job carries (BullMQ's telemetry metadata, JSON of W3C headers), read without the
+ * job's data; undefined for a job without one, or no such job.
+ */
+export async function jobTraceMetadata(redis: RedisClient, queue: Queue, jobId: string): Promise<string | undefined> {
+  const raw = await redis.hget(queue.toKey(jobId), 'opts');
+  if (!raw) return undefined;
+  return Job.optsFromJSON(raw).telemetry?.metadata;
 }
 
 const abandonScript = new LuaScript('abandon-job-2');

@@ -14,6 +14,7 @@ export {
   type AbandonAnswer,
   abandonJob,
   type EditQueue,
+  jobTraceMetadata,
   openQueue,
   promoteJob,
   type QueueErrorLog,

@@ -1,3 +1,4 @@
+export { decodeOtlpJson, type OtlpReceiver, type ReceivedSpan, startOtlpReceiver } from './otlp-receiver.ts';
 export { stopProcess, waitForHttp } from './process-control.ts';
 export {
   freePort,
