@@ -67,6 +67,35 @@ const CANCEL_STATUS: Record<CancelResult['outcome'], { status: number; code?: Er
   busy: { status: 409, code: 'JOB_BUSY' },
 };
 
+/**
+ * A `{queue?, items: [...], ...extra}` body (batch, quote): its fields, or EditValidationError naming
+ * a missing items array, unknown fields and an item count outside 1..MAX_BATCH_ITEMS.
+ */
+function itemsBody(
+  body: unknown,
+  extra: readonly string[],
+  what: string,
+): Record<string, unknown> & { items: unknown[] } {
+  if (!isRecord(body) || !Array.isArray(body.items)) {
+    throw new EditValidationError([
+      { path: 'items', value: isRecord(body) ? body.items : body, message: 'send {"items": [edit requests…]}' },
+    ]);
+  }
+  const known = ['queue', ...extra, 'items'];
+  const issues: FieldIssue[] = Object.keys(body)
+    .filter((key) => !known.includes(key))
+    .map((key) => ({
+      path: key,
+      value: body[key],
+      message: `unknown field; ${what} has ${known.slice(0, -1).join(', ')} and items`,
+    }));
+  if (body.items.length === 0 || body.items.length > MAX_BATCH_ITEMS) {
+    issues.push({ path: 'items', value: body.items.length, message: `send 1 to ${MAX_BATCH_ITEMS} items` });
+  }
+  if (issues.length > 0) throw new EditValidationError(issues);
+  return body as Record<string, unknown> & { items: unknown[] };
+}
+
 /** 422 INVALID_INPUT with every item's issues, their paths under `items.<index>`. */
 function sendItemErrors(reply: FastifyReply, error: BulkValidationError) {
   return sendError(reply, 'INVALID_INPUT', error.message, {
@@ -183,30 +212,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   // `::` escapes the colon: the path is literally /v1/edits:batch.
   app.post('/v1/edits::batch', async (request, reply) => {
-    const body = request.body;
-    if (!isRecord(body) || !Array.isArray(body.items)) {
-      throw new EditValidationError([
-        { path: 'items', value: isRecord(body) ? body.items : body, message: 'send {"items": [edit requests…]}' },
-      ]);
-    }
-    const {
-      queue: queueField,
-      priority,
-      delayMs,
-      items,
-      ...unknownFields
-    } = body as Record<string, unknown> & {
-      items: unknown[];
-    };
-    const issues: FieldIssue[] = Object.keys(unknownFields).map((key) => ({
-      path: key,
-      value: unknownFields[key],
-      message: 'unknown field; a batch has queue, priority, delayMs and items',
-    }));
-    if (items.length === 0 || items.length > MAX_BATCH_ITEMS) {
-      issues.push({ path: 'items', value: items.length, message: `send 1 to ${MAX_BATCH_ITEMS} items` });
-    }
-    if (issues.length > 0) throw new EditValidationError(issues);
+    const { queue: queueField, priority, delayMs, items } = itemsBody(request.body, ['priority', 'delayMs'], 'a batch');
     const queue = queueOf(queueField);
     const key = header(request, 'idempotency-key');
     const edits = items.map((item, index) =>
@@ -242,22 +248,7 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
 
   // Nothing is enqueued and no Runflow request is made; invalid items answer as a batch would.
   app.post('/v1/edits::quote', async (request, reply) => {
-    const body = request.body;
-    if (!isRecord(body) || !Array.isArray(body.items)) {
-      throw new EditValidationError([
-        { path: 'items', value: isRecord(body) ? body.items : body, message: 'send {"items": [edit requests…]}' },
-      ]);
-    }
-    const { queue: queueField, items, ...unknownFields } = body as Record<string, unknown> & { items: unknown[] };
-    const issues: FieldIssue[] = Object.keys(unknownFields).map((key) => ({
-      path: key,
-      value: unknownFields[key],
-      message: 'unknown field; a quote has queue and items',
-    }));
-    if (items.length === 0 || items.length > MAX_BATCH_ITEMS) {
-      issues.push({ path: 'items', value: items.length, message: `send 1 to ${MAX_BATCH_ITEMS} items` });
-    }
-    if (issues.length > 0) throw new EditValidationError(issues);
+    const { queue: queueField, items } = itemsBody(request.body, [], 'a quote');
     const queue = queueOf(queueField);
     try {
       return reply.send(await producer.quote(queue, items as CallerEditRequest[]));

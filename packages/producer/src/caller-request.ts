@@ -7,6 +7,7 @@ import {
   type NotifyUrlPolicy,
   notifyUrlRejection,
   parseEditRequest,
+  RunflowQueueError,
 } from '@runflow-queue/shared';
 
 /**
@@ -124,4 +125,36 @@ export function validateCallerRequest(
 /** The issues of enqueue options alone (priority, delayMs): for bulk enqueue, checked once. */
 export function enqueueOptionIssues(options: EnqueueOptions): FieldIssue[] {
   return optionIssues(options);
+}
+
+/** Thrown by enqueueEdits when any item is invalid; nothing was enqueued. */
+export class BulkValidationError extends RunflowQueueError {
+  readonly items: { index: number; issues: FieldIssue[] }[];
+  constructor(items: { index: number; issues: FieldIssue[] }[]) {
+    const lines = items.flatMap(({ index, issues }) => issues.map((i) => `  [${index}] ${i.path}: ${i.message}`));
+    super('INVALID_INPUT', `${items.length} invalid edit request(s); nothing enqueued:\n${lines.join('\n')}`, {
+      details: items,
+    });
+    this.name = 'BulkValidationError';
+    this.items = items;
+  }
+}
+
+/** Every request validated under `policy`; BulkValidationError (issues by index) when any is invalid. */
+export function validateCallerRequests(
+  requests: readonly CallerEditRequest[],
+  policy: NotifyUrlPolicy = {},
+): ValidatedRequest[] {
+  const invalid: { index: number; issues: FieldIssue[] }[] = [];
+  const valid: ValidatedRequest[] = [];
+  requests.forEach((request, index) => {
+    try {
+      valid.push(validateCallerRequest(request, {}, policy));
+    } catch (error) {
+      if (!(error instanceof EditValidationError)) throw error;
+      invalid.push({ index, issues: error.issues });
+    }
+  });
+  if (invalid.length > 0) throw new BulkValidationError(invalid);
+  return valid;
 }

@@ -7,6 +7,7 @@ export {
   notifyUrlRejection,
 } from '@runflow-queue/shared';
 export {
+  BulkValidationError,
   type CallerEditRequest,
   callerRequestIssues,
   MAX_DELAY_MS,
@@ -18,7 +19,6 @@ export type { EditStatus } from './edit-status.ts';
 export { jobIdForKey } from './job-ids.ts';
 export { DEFAULT_CALLER, jobOwner, visibleTo } from './job-owner.ts';
 export {
-  BulkValidationError,
   type CallerScope,
   createProducer,
   DEFAULT_IDEMPOTENCY_WINDOW_MS,

@@ -24,8 +24,8 @@ import {
   callerRequestIssues,
   type EnqueueOptions,
   enqueueOptionIssues,
-  type ValidatedRequest,
   validateCallerRequest,
+  validateCallerRequests,
 } from './caller-request.ts';
 import { type CancelOptions, type CancelResult, cancelJob } from './cancel-edit.ts';
 import { type EditStatus, toEditStatus } from './edit-status.ts';
@@ -95,19 +95,6 @@ export interface EditHandle {
   result(options?: { timeoutMs?: number }): Promise<EditResult>;
   /** See EditProducer.cancelEdit. */
   cancel(options?: CancelOptions): Promise<CancelResult>;
-}
-
-/** Thrown by enqueueEdits when any item is invalid; nothing was enqueued. */
-export class BulkValidationError extends RunflowQueueError {
-  readonly items: { index: number; issues: FieldIssue[] }[];
-  constructor(items: { index: number; issues: FieldIssue[] }[]) {
-    const lines = items.flatMap(({ index, issues }) => issues.map((i) => `  [${index}] ${i.path}: ${i.message}`));
-    super('INVALID_INPUT', `${items.length} invalid edit request(s); nothing enqueued:\n${lines.join('\n')}`, {
-      details: items,
-    });
-    this.name = 'BulkValidationError';
-    this.items = items;
-  }
 }
 
 /** What other services import to enqueue edit jobs and get their results back. */
@@ -197,7 +184,7 @@ export class EditProducer {
   ): Promise<EditHandle[]> {
     const optionIssues = enqueueOptionIssues(options);
     if (optionIssues.length > 0) throw new EditValidationError(optionIssues, 'enqueue options');
-    const valid = this.#validateAll(requests);
+    const valid = validateCallerRequests(requests, this.#policy);
     const queue = this.queue(queueName);
     const entries = valid.map(({ request, notifyUrl }) => {
       const { data, jobId } = this.#toJob(queueName, request, notifyUrl, options.caller);
@@ -226,7 +213,7 @@ export class EditProducer {
     options: { workloads?: WorkloadsConfig; now?: number } = {},
   ): Promise<Quote> {
     const valid = Array.isArray(requests)
-      ? this.#validateAll(requests)
+      ? validateCallerRequests(requests, this.#policy)
       : [validateCallerRequest(requests as CallerEditRequest, {}, this.#policy)];
     const queue = this.queue(queueName);
     return this.#redisCall(`quote(${queueName})`, () =>
@@ -242,22 +229,6 @@ export class EditProducer {
         valid.map((v) => v.request),
       ),
     );
-  }
-
-  /** Every request validated; BulkValidationError (by index) when any is invalid. */
-  #validateAll(requests: readonly CallerEditRequest[]): ValidatedRequest[] {
-    const invalid: { index: number; issues: FieldIssue[] }[] = [];
-    const valid: ValidatedRequest[] = [];
-    requests.forEach((request, index) => {
-      try {
-        valid.push(validateCallerRequest(request, {}, this.#policy));
-      } catch (error) {
-        if (!(error instanceof EditValidationError)) throw error;
-        invalid.push({ index, issues: error.issues });
-      }
-    });
-    if (invalid.length > 0) throw new BulkValidationError(invalid);
-    return valid;
   }
 
   /** A handle for a job enqueued earlier (by id), e.g. in another process; `caller` scopes its look-ups. */
