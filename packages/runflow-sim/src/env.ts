@@ -85,6 +85,20 @@ export function parseSimEnv(env: SimEnv): SimOptions {
     options.publicUrl = publicUrl;
   }
 
+  const balance = present(env.SIM_BALANCE_USD);
+  if (balance !== undefined) {
+    if (!/^-?\d+(\.\d{1,6})?$/.test(balance)) {
+      throw new SimEnvError(
+        'SIM_BALANCE_USD',
+        balance,
+        'expected an amount in USD with at most 6 decimals, e.g. 10.00',
+      );
+    }
+    const [whole, fraction = ''] = balance.replace('-', '').split('.');
+    const micro = Number(whole) * 1_000_000 + Number(fraction.padEnd(6, '0'));
+    options.balanceMicroUsd = balance.startsWith('-') ? -micro : micro;
+  }
+
   return options;
 }
 

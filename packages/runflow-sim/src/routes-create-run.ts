@@ -11,7 +11,8 @@ import { nowMs } from './timestamps.ts';
 import { uuidV7 } from './uuid-v7.ts';
 
 // POST /v1/models/{owner}/{slug...}/runs. After auth and the rate limit (routes-v1.ts): injected
-// faults → JSON → model → body validation (422) → idempotency → create → 201 with the run object.
+// faults → JSON → model → body validation (422) → idempotency → credit (402) → create → 201 with the
+// run object.
 
 /** Runflow's documented limits on the envelope (runflow-api.md §2.1, §2.7). */
 const MAX_CLIENT_REF_CHARS = 255;
@@ -78,6 +79,17 @@ export async function handleCreateRun(
       if (replayed) replayed.replays += 1;
       return answerCreated(ctx, request, response, earlier.responseBody, replayed);
     }
+  }
+
+  // After the idempotent replay (answering an existing run costs nothing), before a new run.
+  if (ctx.billing.outOfCredit) {
+    ctx.counters.insufficientCredit += 1;
+    return sendError(
+      response,
+      402,
+      'INSUFFICIENT_CREDIT',
+      'Insufficient credit: top up your balance (see GET /v1/billing/balance)',
+    );
   }
 
   const run = createRun(ctx, modelPath, validated.body, idempotencyKey);

@@ -32,6 +32,8 @@ export async function handleSimControl(
     return run ? sendJson(response, 200, run) : sendError(response, 404, 'RUN_NOT_FOUND', 'No such run');
   }
   if (method === 'POST' && pathname === '/_sim/config') return applyConfig(sim, request, response);
+  if (method === 'GET' && pathname === '/_sim/balance') return sendJson(response, 200, balanceBody(sim));
+  if (method === 'POST' && pathname === '/_sim/balance') return applyBalance(sim, request, response);
   if (method === 'POST' && pathname === '/_sim/release-callbacks') {
     const body = await readRequestJson(request, response);
     if (body === undefined) return;
@@ -44,6 +46,31 @@ export async function handleSimControl(
     return sendJson(response, 200, { ok: true });
   }
   sendError(response, 404, 'NOT_FOUND', `No control route ${method} ${pathname}`);
+}
+
+function balanceBody(sim: Sim): { balanceMicroUsd: number | null } {
+  return { balanceMicroUsd: sim.balance() };
+}
+
+/**
+ * `{"topUpMicroUsd": n}` adds credit; `{"balanceMicroUsd": n | null}` sets it (null: no limit). One of
+ * the two; answers the balance after the change.
+ */
+async function applyBalance(sim: Sim, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await readRequestJson(request, response);
+  if (body === undefined) return;
+  const patch = body.value;
+  const keys = isPlainObject(patch) ? Object.keys(patch) : [];
+  if (!isPlainObject(patch) || keys.length !== 1 || !['topUpMicroUsd', 'balanceMicroUsd'].includes(keys[0])) {
+    return sendError(response, 400, 'BAD_REQUEST', 'Send {"topUpMicroUsd": n} or {"balanceMicroUsd": n | null}');
+  }
+  try {
+    if (keys[0] === 'topUpMicroUsd') sim.topUp(patch.topUpMicroUsd as number);
+    else sim.setBalance(patch.balanceMicroUsd as number | null);
+  } catch (error) {
+    return sendError(response, 400, 'BAD_REQUEST', (error as Error).message);
+  }
+  sendJson(response, 200, balanceBody(sim));
 }
 
 /** All-or-nothing: every field is validated before any is applied. */

@@ -14,6 +14,7 @@ type V1Route =
   | { kind: 'get'; runId: string }
   | { kind: 'search' }
   | { kind: 'cancel'; runId: string }
+  | { kind: 'balance' }
   | { kind: 'unknown' };
 
 const ALLOWED_METHOD: Record<Exclude<V1Route['kind'], 'unknown'>, string> = {
@@ -22,6 +23,7 @@ const ALLOWED_METHOD: Record<Exclude<V1Route['kind'], 'unknown'>, string> = {
   get: 'GET',
   search: 'GET',
   cancel: 'POST',
+  balance: 'GET',
 };
 
 export function matchV1Route(pathname: string): V1Route {
@@ -35,6 +37,7 @@ export function matchV1Route(pathname: string): V1Route {
   }
   if (rest.length === 2 && rest[0] === 'runs') return { kind: 'get', runId: rest[1] };
   if (rest.length === 1 && rest[0] === 'runs') return { kind: 'search' };
+  if (rest.length === 2 && rest[0] === 'billing' && rest[1] === 'balance') return { kind: 'balance' };
   if (rest.length === 4 && rest[0] === 'admin' && rest[1] === 'runs' && rest[3] === 'cancellation') {
     return { kind: 'cancel', runId: rest[2] };
   }
@@ -76,6 +79,7 @@ export async function handleV1(
   if (route.kind === 'create') return handleCreateRun(ctx, request, response, route.modelSegments);
   if (route.kind === 'get') return handleGetRun(ctx, response, route.runId);
   if (route.kind === 'search') return handleSearchRuns(ctx, request, response);
+  if (route.kind === 'balance') return handleBalance(ctx, response);
   return handleCancelRun(ctx, request, response, route.runId);
 }
 
@@ -87,6 +91,23 @@ function handleGetRun(ctx: SimContext, response: ServerResponse, runId: string):
   else if (!run) sendError(response, 404, 'RUN_NOT_FOUND', `Run ${runId} not found`);
   else sendJson(response, 200, toRunObject(run));
 }
+
+/**
+ * GET /v1/billing/balance (runflow-api.md §2.9): `{balance_cents, currency}`. Whole cents, rounded down,
+ * as the account sees it; an account without a balance limit answers a large fixed balance. Injected
+ * GET faults apply: it is a GET like any other.
+ */
+function handleBalance(ctx: SimContext, response: ServerResponse): void {
+  const { faults } = ctx.config;
+  ctx.counters.balanceRequests += 1;
+  const micro = ctx.billing.balanceMicroUsd ?? UNLIMITED_BALANCE_MICRO_USD;
+  if (rollFault(faults, 'getServerError', ctx.counters)) sendInjectedServerError(response);
+  else if (rollFault(faults, 'getRateLimited', ctx.counters)) sendInjectedRateLimit(ctx, response);
+  else sendJson(response, 200, { balance_cents: Math.floor(micro / 10_000), currency: 'USD' });
+}
+
+/** What an account without a balance limit reports: $1,000,000. */
+const UNLIMITED_BALANCE_MICRO_USD = 1_000_000 * 1_000_000;
 
 /** `client_ref:<ref>` or `client_ref=<ref>`, the one filter the simulator understands. */
 const CLIENT_REF_FILTER = /^client_ref\s*[:=]\s*"?([^"\s]+)"?$/;

@@ -84,6 +84,11 @@ export interface SimOptions {
   outputShape?: OutputShape;
   /** Base of output URLs; defaults to the server's own address. */
   publicUrl?: string;
+  /**
+   * The account's prepaid balance, µUSD (runflow-api.md §7). Each billed run debits it; while it is ≤ 0
+   * creates answer 402 INSUFFICIENT_CREDIT. Undefined or null (the default): no limit.
+   */
+  balanceMicroUsd?: number | null;
 }
 
 /** SimOptions with every default applied; the runtime-mutable parts are changed through Sim methods. */
@@ -102,6 +107,7 @@ export interface SimConfig {
   callbackRetry: CallbackRetryPolicy;
   outputShape: OutputShape;
   publicUrl: string | undefined;
+  balanceMicroUsd: number | null;
 }
 
 export const DEFAULT_CALLBACK_DELAY_MS = 5000;
@@ -146,6 +152,7 @@ export function resolveOptions(options: SimOptions = {}): SimConfig {
     ),
     outputShape: checkOneOf('outputShape', options.outputShape ?? 'outputs', ['outputs', 'image_urls']),
     publicUrl: options.publicUrl === undefined ? undefined : checkPublicUrl(options.publicUrl),
+    balanceMicroUsd: checkBalance(options.balanceMicroUsd),
   };
 }
 
@@ -199,6 +206,14 @@ export function checkRateLimit(perSecond: unknown): number | undefined {
     throw new RangeError(`rateLimitPerSecond must be a positive number, got ${JSON.stringify(perSecond)}`);
   }
   return perSecond;
+}
+
+export function checkBalance(microUsd: unknown, label = 'balanceMicroUsd'): number | null {
+  if (microUsd === undefined || microUsd === null) return null;
+  if (typeof microUsd !== 'number' || !Number.isSafeInteger(microUsd)) {
+    throw new RangeError(`${label} must be an integer number of µUSD or null, got ${JSON.stringify(microUsd)}`);
+  }
+  return microUsd;
 }
 
 function checkCallbackRetry(policy: CallbackRetryPolicy): CallbackRetryPolicy {

@@ -12,6 +12,7 @@ import { type SimRun, toSimRun } from './run-object.ts';
 import { RunStore } from './run-store.ts';
 import { RequestLog, type SimContext } from './sim-context.ts';
 import {
+  checkBalance,
   checkIdempotency,
   checkLatency,
   checkRateLimit,
@@ -61,6 +62,12 @@ export interface Sim {
   /** Admin cancellation, as POST /v1/admin/runs/{id}/cancellation; undefined for an unknown run. */
   cancelRun(id: string): SimRun | undefined;
   billing(): SimBilling;
+  /** The prepaid balance left, µUSD, or null when the account has no limit. */
+  balance(): number | null;
+  /** Sets the balance (null: no limit). Creates are refused 402 while it is ≤ 0. */
+  setBalance(microUsd: number | null): void;
+  /** Adds credit (a top-up); answers the new balance. */
+  topUp(microUsd: number): number;
   stats(): SimStats;
   /** Arrival times (epoch ms) of every create and get request, answered or not, oldest first. */
   requestTimes(): number[];
@@ -77,7 +84,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   const config = resolveOptions(options);
   const counters = emptyCounters();
   const store = new RunStore();
-  const billing = new BillingLedger();
+  const billing = new BillingLedger(config.balanceMicroUsd);
   const callbacks = new CallbackDispatcher(config, counters);
   let baseUrl = '';
   const publicUrl = () => config.publicUrl ?? baseUrl;
@@ -144,6 +151,18 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     },
     billing() {
       return billing.snapshot();
+    },
+    balance() {
+      return billing.balanceMicroUsd;
+    },
+    setBalance(microUsd) {
+      billing.setBalance(checkBalance(microUsd));
+    },
+    topUp(microUsd) {
+      if (!Number.isSafeInteger(microUsd) || microUsd <= 0) {
+        throw new RangeError(`a top-up must be a positive integer number of µUSD, got ${JSON.stringify(microUsd)}`);
+      }
+      return billing.topUp(microUsd);
     },
     stats() {
       return snapshotStats(counters, store.active.size);

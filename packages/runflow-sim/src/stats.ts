@@ -14,6 +14,10 @@ export interface SimStats {
   faultsInjected: Record<FaultKind, number>;
   /** 429s from the rate limit itself (injected 429s count under faultsInjected). */
   rateLimited: number;
+  /** Creates refused 402 INSUFFICIENT_CREDIT because the balance was spent. */
+  insufficientCredit: number;
+  /** GETs of /v1/billing/balance, whatever they were answered. */
+  balanceRequests: number;
   /** Copies of callbacks that got a 2xx. */
   callbacksDelivered: number;
   /** Every POST attempt to a callback URL, retries included. */
@@ -40,6 +44,8 @@ export function emptyCounters(): SimCounters {
     responsesByStatus: {},
     faultsInjected,
     rateLimited: 0,
+    insufficientCredit: 0,
+    balanceRequests: 0,
     callbacksDelivered: 0,
     callbackAttempts: 0,
     callbacksFailed: 0,
