@@ -29,7 +29,9 @@ export interface HealPass {
  * (runs younger than the heal lag are left to their jobs), and books each with Runflow's cost. The run
  * is ours when its metadata (or our run index) names one of our queues; its job, when Redis still has
  * it, gives the cost center and caller. The cursor stops before the first run still in progress (or
- * whose job is still going), so the next pass looks at it again.
+ * whose job is still going), so the next pass looks at it again. The cursor is written after the
+ * records it read: an AOF that loses its last second loses a suffix of writes, so a settle that is
+ * lost takes the cursor moves made after it along, and the next pass sees its run again.
  */
 export async function healRuns(deps: ReconcileDeps, lookbackMs: number, untilMs: number): Promise<HealPass> {
   const pass: HealPass = { healed: 0, healedMicroUsd: 0, leftToJobs: 0, foreign: 0, requests: 0 };
@@ -75,7 +77,13 @@ function createdMs(run: Run, fallback: number): number {
 /** `wait`: leave it (not terminal, or its job is still going); else it was booked or is not ours. */
 async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'wait' | 'done'> {
   if (!isTerminalStatus(run.status_code)) return 'wait';
-  const meta = (run.metadata ?? {}) as { queue?: unknown; jobId?: unknown };
+  const meta = (run.metadata ?? {}) as {
+    queue?: unknown;
+    jobId?: unknown;
+    model?: unknown;
+    costCenter?: unknown;
+    caller?: unknown;
+  };
   const queueName = typeof meta.queue === 'string' ? meta.queue : undefined;
   const queue = queueName ? deps.queue(queueName) : undefined;
   if (!queueName || !queue) {
@@ -90,14 +98,17 @@ async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'
     return 'wait';
   }
   const data: Partial<EditJobData> = job?.data ?? {};
-  const model = isModelId(data.model) ? data.model : undefined;
+  // The job's own data first; a job Redis lost is described by the metadata we put on its run.
+  const model = isModelId(data.model) ? data.model : isModelId(meta.model) ? meta.model : undefined;
+  const costCenter = data.tags?.costCenter ?? (typeof meta.costCenter === 'string' ? meta.costCenter : undefined);
+  const caller = data.caller ?? (typeof meta.caller === 'string' ? meta.caller : undefined);
   // Kept: the job ended with this run (completed with its result, or failed by it); else it is waste.
   const kept =
     job !== undefined &&
     (job.returnvalue?.runId === run.id ||
       (data.runId === run.id && job.failedReason !== undefined && isFailedByRun(job.failedReason)));
   const cost = model
-    ? priceTerminalRun(model, data.input ?? {}, {
+    ? priceTerminalRun(model, data.input ?? runInput(run), {
         status: run.status_code,
         output: run.output,
         cost: run.cost,
@@ -117,8 +128,8 @@ async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'
     jobId,
     model: model as string,
     day: cost.day,
-    costCenter: data.tags?.costCenter,
-    caller: data.caller,
+    costCenter,
+    caller,
     outcome: kept ? (isSuccessStatus(run.status_code) ? 'completed' : 'failed') : 'waste',
     images: cost.images,
     costMicroUsd: cost.costMicroUsd,
@@ -143,4 +154,10 @@ async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'
 /** A job failed by its run's own outcome (its run ended failed or cancelled), not by a deadline. */
 function isFailedByRun(reason: string): boolean {
   return reason.startsWith('RUN_FAILED') || reason.startsWith('RUN_CANCELLED') || reason.startsWith('JOB_ABANDONED');
+}
+
+/** Runflow echoes the input on the run: what prices a run whose job is gone. */
+function runInput(run: Run): Record<string, unknown> {
+  const input = (run as { input?: unknown }).input;
+  return typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
 }

@@ -26,7 +26,16 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
       {
         input: data.input,
         callback_url: deps.lifecycle.callbackUrl ?? null,
-        metadata: { queue: deps.queue, jobId, clientRef: data.clientRef },
+        // queue / jobId / clientRef tie the run to this job; model, cost center and caller let the spend
+        // reconciler book a billed run whose job Redis lost (it prices from Runflow's cost, not the job).
+        metadata: {
+          queue: deps.queue,
+          jobId,
+          clientRef: data.clientRef,
+          model: data.model,
+          ...(data.tags?.costCenter ? { costCenter: data.tags.costCenter } : {}),
+          ...(data.caller ? { caller: data.caller } : {}),
+        },
         client_ref: data.clientRef,
       },
       { idempotencyKey: data.clientRef },

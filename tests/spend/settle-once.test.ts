@@ -1,0 +1,89 @@
+import { openQueue, recordsKeyOf, SpendLedger } from '@runflow-queue/store';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type Fleet, proEdit, startFleet, waitFor } from '../support/fleet.ts';
+
+// Settle once per run id, account-wide, whatever queue the job is in; a job never adopts a run whose
+// metadata names another job; and a settle marker that cannot be read is never taken as "settled".
+
+let fleet: Fleet | undefined;
+afterEach(async () => {
+  await fleet?.close();
+  fleet = undefined;
+});
+
+describe('settle once per run, account-wide', () => {
+  it("a job in another queue carrying another job's run id fails RUN_NOT_THIS_JOB and settles nothing", async () => {
+    fleet = await startFleet({ queues: ['alpha', 'beta'], lifecycle: { firstPollDelayMs: 200 } });
+    const f = fleet;
+    const own = await f.producer.enqueueEdit('alpha', proEdit());
+    const result = await f.producer.waitForResult('alpha', own.id, { timeoutMs: 15_000 });
+    // Written straight into Redis (an old script, a hand-made job): step submitted, alpha's run.
+    const beta = openQueue(f.redis, f.prefix, 'beta');
+    const now = Date.now();
+    await beta.add(
+      'edit',
+      {
+        ...proEdit(),
+        step: 'submitted',
+        runId: result.runId,
+        clientRef: 'forged-ref',
+        enqueuedAt: now,
+        submittedAt: now,
+        deadlineAt: now + 60_000,
+      },
+      { jobId: 'forged' },
+    );
+    await waitFor(async () => (await beta.getJob('forged'))?.failedReason, 15_000, 'forged job failed');
+    const forged = await beta.getJob('forged');
+    expect(forged?.failedReason).toMatch(/^RUN_NOT_THIS_JOB: run .* is not this job's \(queue "alpha" ≠ beta/);
+    await beta.close();
+
+    expect(f.sim.billing().totalMicroUsd).toBe(150_000);
+    expect(await f.ledger.totalMicroUsd(['alpha', 'beta'])).toBe(150_000);
+    expect(await f.ledger.record(result.runId)).toMatchObject({ queue: 'alpha', jobId: own.id });
+  });
+
+  it('a run id settled in one queue is not settled again from another', async () => {
+    fleet = await startFleet({ queues: ['alpha', 'beta'], workers: false });
+    const ledger = new SpendLedger(fleet.redis, { prefix: fleet.prefix });
+    const settlement = {
+      runId: '01a23b17-6e08-7037-8f50-27b310f626b3',
+      jobId: 'job-1',
+      model: 'google/nano-banana-pro/edit',
+      day: '2026-12-03',
+      outcome: 'completed' as const,
+      images: 1,
+      costMicroUsd: 150_000,
+      completedBy: 'callback' as const,
+    };
+    const answers = await Promise.all([
+      ledger.settle({ ...settlement, queue: 'alpha' }),
+      ledger.settle({ ...settlement, queue: 'beta' }),
+      ledger.settle({ ...settlement, queue: 'alpha' }),
+    ]);
+    expect(answers.filter(Boolean)).toHaveLength(1);
+    expect(await ledger.totalMicroUsd(['alpha', 'beta'])).toBe(150_000);
+    const again = await ledger.settleOnce({ ...settlement, queue: 'beta', jobId: 'job-2' });
+    expect(again.settledNow).toBe(false);
+    expect(again.record.jobId).toBe('job-1');
+  });
+
+  it('never trusts a settle marker it cannot read: the settle fails loudly instead of skipping', async () => {
+    fleet = await startFleet({ workers: false });
+    const ledger = new SpendLedger(fleet.redis, { prefix: fleet.prefix });
+    const runId = '01a23b17-6e08-7037-8f50-27b310f626b4';
+    await fleet.redis.hset(recordsKeyOf(fleet.prefix, runId), runId, 'garbage');
+    await expect(
+      ledger.settleOnce({
+        queue: 'edits',
+        runId,
+        model: 'google/nano-banana-pro/edit',
+        day: '2026-12-03',
+        outcome: 'completed',
+        images: 1,
+        costMicroUsd: 150_000,
+        completedBy: 'poll',
+      }),
+    ).rejects.toThrow(/spend record of run .* cannot be read/);
+  });
+});
