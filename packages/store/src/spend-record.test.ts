@@ -48,7 +48,7 @@ describe('spend record encoding', () => {
       'x|y|z|spendMicroUsd',
     ];
     const encoded = values.map(encodeDimension);
-    for (const e of encoded) expect(e).toMatch(/^[A-Za-z0-9._%-]+$/);
+    for (const e of encoded) expect(e).toMatch(/^[A-Za-z0-9._:/%-]+$/);
     for (const e of encoded) expect(e).not.toContain('|');
     // Injective: different values, different encodings (only '' and unset both mean none).
     expect(new Set(encoded.filter((_, i) => values[i] !== '')).size).toBe(values.length - 1);

@@ -1,7 +1,7 @@
 // One settled run's spend record, as finance exports it, and the one encoding of every ledger
 // dimension. A record is one string in the per-day hash of runs (see keys.ts `spendKeys`), `|`
 // between fields; every text field is percent-encoded so that no value (a `|`, a newline, a `%`,
-// anything outside [A-Za-z0-9._-]) can add a field, forge another ledger row or break a CSV line.
+// anything outside [A-Za-z0-9._:/-]) can add a field, forge another ledger row or break a CSV line.
 // The encoding is a bijection: `cc1|spoof` becomes `cc1%7Cspoof`, a row of its own, never a `cc1` row.
 
 /** Where a run's settlement came from. `healed`: the reconciler booked a run Runflow billed and the ledger lacked. */
@@ -47,14 +47,18 @@ export function bookedMicroUsd(record: SpendRecord): number {
 /** `-` stands for "none"; a literal `-` is encoded, so it cannot pose as none. */
 export const NO_DIMENSION = '-';
 
-/** Percent-encodes everything outside [A-Za-z0-9._] (and a lone `-`), UTF-8 bytes; empty → `-`. */
+/**
+ * Percent-encodes every UTF-8 byte outside [A-Za-z0-9._:/-] (so `|`, `%`, `,`, quotes, spaces, control
+ * characters and all non-ASCII), and a lone `-`; empty → `-`. Model ids (`google/nano-banana-2/edit`)
+ * and the names the producer accepts pass unchanged.
+ */
 export function encodeDimension(value: string | undefined): string {
   if (value === undefined || value === '') return NO_DIMENSION;
   if (value === NO_DIMENSION) return '%2D';
   let out = '';
   for (const byte of new TextEncoder().encode(value)) {
     const char = String.fromCharCode(byte);
-    out += /[A-Za-z0-9._-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+    out += /[A-Za-z0-9._:/-]/.test(char) ? char : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
   }
   return out;
 }
