@@ -1,6 +1,14 @@
 import { createRunflowClient } from '@runflow-queue/runflow-client';
 import { formatMicroUsd, formatTable } from '@runflow-queue/shared';
-import { type BalanceSample, BalanceSamples, createRedis, SpendLedger } from '@runflow-queue/store';
+import {
+  type BalanceSample,
+  BalanceSamples,
+  bookedMicroUsd,
+  createRedis,
+  type RedisClient,
+  SpendLedger,
+  SpendRecords,
+} from '@runflow-queue/store';
 import { CliError, CONNECTION_HELP, connectionOptions, type Env, parseCommandArgs } from './cli-context.ts';
 import type { CliIo } from './spend-command.ts';
 
@@ -11,7 +19,8 @@ export const SPEND_RECONCILE_HELP = (
 Usage: runflow-queue spend reconcile --since TIME [--until TIME]
 
 Compares how much Runflow's prepaid balance (GET /v1/billing/balance) went down over the window with
-what the ledger booked in it, and prints the difference. The start is the balance reading the spend
+what the ledger books (Runflow's confirmed cost, else the estimate) for the runs settled in it, and
+prints the difference. The start is the balance reading the spend
 reconciler recorded at (or just before) --since; the end is a fresh reading now when RUNFLOW_API_KEY is
 set (else the latest recorded one, or the one at --until).
 
@@ -49,9 +58,13 @@ export interface DriftReport {
   withinRounding: boolean;
 }
 
-export function driftBetween(start: BalanceSample, end: BalanceSample): DriftReport {
+/**
+ * The ledger's side is what it books now (Runflow's confirmed cost, else the estimate) for the runs
+ * settled between the two readings — not the change of its running total, which also moves when an
+ * earlier run's estimate is confirmed.
+ */
+export function driftBetween(start: BalanceSample, end: BalanceSample, ledgerMicroUsd: number): DriftReport {
   const runflowSpentMicroUsd = (start.balanceCents - end.balanceCents) * MICRO_PER_CENT;
-  const ledgerMicroUsd = end.ledgerMicroUsd - start.ledgerMicroUsd;
   const differenceMicroUsd = runflowSpentMicroUsd - ledgerMicroUsd;
   return {
     start,
@@ -112,7 +125,7 @@ export async function spendReconcileCommand(args: string[], env: Env, io: CliIo)
     if (!end || end.atMs <= start.atMs) {
       throw new CliError('only one balance reading in the window: set RUNFLOW_API_KEY to read it now, or wait', 1);
     }
-    const report = driftBetween(start, end);
+    const report = driftBetween(start, end, await bookedBetween(redis, values.prefix, start.atMs, end.atMs));
     io.stdout.write(`${values.json ? JSON.stringify(report, null, 2) : renderDrift(report)}\n`);
     return report.withinRounding ? 0 : 1;
   } catch (error) {
@@ -123,21 +136,33 @@ export async function spendReconcileCommand(args: string[], env: Env, io: CliIo)
   }
 }
 
+/** Σ booked over the spend records settled in (fromMs, toMs]. */
+async function bookedBetween(redis: RedisClient, prefix: string, fromMs: number, toMs: number): Promise<number> {
+  const records = new SpendRecords(redis, { prefix });
+  const day = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+  let total = 0;
+  // A run bills on its terminal day and settles moments later: days from the start's to the end's.
+  for await (const record of records.scan({ fromDay: day(fromMs - 86_400_000), toDay: day(toMs) })) {
+    if (record.settledAtMs > fromMs && record.settledAtMs <= toMs) total += bookedMicroUsd(record);
+  }
+  return total;
+}
+
 function renderDrift(r: DriftReport): string {
   const usd = (micro: number) => `${formatMicroUsd(micro)} (${micro} µUSD)`;
   const readings = formatTable(
-    ['reading', 'at (UTC)', 'balance', 'ledger total'],
+    ['reading', 'at (UTC)', 'balance'],
     [
-      ['start', new Date(r.start.atMs).toISOString(), `${r.start.balanceCents} ¢`, usd(r.start.ledgerMicroUsd)],
-      ['end', new Date(r.end.atMs).toISOString(), `${r.end.balanceCents} ¢`, usd(r.end.ledgerMicroUsd)],
+      ['start', new Date(r.start.atMs).toISOString(), `${r.start.balanceCents} ¢`],
+      ['end', new Date(r.end.atMs).toISOString(), `${r.end.balanceCents} ¢`],
     ],
-    ['left', 'left', 'right', 'right'],
+    ['left', 'left', 'right'],
   );
   const result = formatTable(
     ['', 'amount'],
     [
       ['Runflow debited (balance change)', usd(r.runflowSpentMicroUsd)],
-      ['ledger booked', usd(r.ledgerMicroUsd)],
+      ['ledger booked for the runs settled in between', usd(r.ledgerMicroUsd)],
       ['difference (Runflow − ledger)', usd(r.differenceMicroUsd)],
       ['rounding (whole cents, rounded down)', `± ${r.roundingMicroUsd} µUSD`],
       [
