@@ -1,4 +1,4 @@
-import { openQueue, recordsKeyOf, SpendLedger } from '@runflow-queue/store';
+import { BudgetStore, openQueue, recordsKeyOf, SpendLedger } from '@runflow-queue/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, proEdit, startFleet, waitFor } from '../support/fleet.ts';
 
@@ -66,6 +66,46 @@ describe('settle once per run, account-wide', () => {
     const again = await ledger.settleOnce({ ...settlement, queue: 'beta', jobId: 'job-2' });
     expect(again.settledNow).toBe(false);
     expect(again.record.jobId).toBe('job-1');
+  });
+
+  it("settles a job's budget once: again after a stop between the two scripts, never for another job's run", async () => {
+    fleet = await startFleet({ queues: ['alpha', 'beta'], workers: false });
+    const ledger = new SpendLedger(fleet.redis, { prefix: fleet.prefix });
+    const budgets = new BudgetStore(fleet.redis, { prefix: fleet.prefix });
+    const policy = { dailyUsd: 100, policy: 'fail' as const };
+    const at = Date.now();
+    const base = {
+      runId: '01a23b17-6e08-7037-8f50-27b310f626c1',
+      model: 'google/nano-banana-pro/edit',
+      day: new Date(at).toISOString().slice(0, 10),
+      outcome: 'completed' as const,
+      images: 1,
+      costMicroUsd: 150_000,
+      completedBy: 'poll' as const,
+    };
+    // alpha's job-1: the run is settled, then the process stops before its budget script ran.
+    const mine = await budgets.reserve('alpha', 'job-1', 150_000, policy, at);
+    if (!mine.reserved) throw new Error('not reserved');
+    await ledger.settle({ ...base, queue: 'alpha', jobId: 'job-1' });
+    expect((await budgets.usage('alpha', at)).day).toEqual({ reservedMicroUsd: 150_000, spentMicroUsd: 0 });
+    // The job runs its finalize again: the run is settled already, its reservation becomes spend once.
+    const budget = { jobId: 'job-1', reservation: mine.reservation, at };
+    await ledger.settle({ ...base, queue: 'alpha', jobId: 'job-1', budget });
+    await ledger.settle({ ...base, queue: 'alpha', jobId: 'job-1', budget });
+    expect((await budgets.usage('alpha', at)).day).toEqual({ reservedMicroUsd: 0, spentMicroUsd: 150_000 });
+
+    // beta's job-2 carries the same run id: its reservation is released, nothing counts as its spend.
+    const theirs = await budgets.reserve('beta', 'job-2', 150_000, policy, at);
+    if (!theirs.reserved) throw new Error('not reserved');
+    const answer = await ledger.settleOnce({
+      ...base,
+      queue: 'beta',
+      jobId: 'job-2',
+      budget: { jobId: 'job-2', reservation: theirs.reservation, at },
+    });
+    expect(answer).toMatchObject({ settledNow: false, record: { queue: 'alpha', jobId: 'job-1' } });
+    expect((await budgets.usage('beta', at)).day).toEqual({ reservedMicroUsd: 0, spentMicroUsd: 0 });
+    expect(await ledger.totalMicroUsd(['alpha', 'beta'])).toBe(150_000);
   });
 
   it('never trusts a settle marker it cannot read: the settle fails loudly instead of skipping', async () => {

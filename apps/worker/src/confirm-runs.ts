@@ -6,6 +6,10 @@ import { type ReconcileDeps, reconcilerSlot } from './reconcile-deps.ts';
 /** Up to this many unconfirmed runs are looked up one by one; more are confirmed from pages of the run list. */
 export const PER_RUN_LOOKUPS = 10;
 const PAGE = 500;
+/** Run ids are minted around created_at, not exactly at it: the page window is widened by this. */
+const WINDOW_SLACK_MS = 60_000;
+/** A run still unconfirmed this long after its settle is looked up by id, whatever the pages said. */
+const LOOK_UP_AFTER_MS = 10 * 60_000;
 
 export interface ConfirmPass {
   confirmed: number;
@@ -49,8 +53,8 @@ export async function confirmRuns(deps: ReconcileDeps, olderThanMs: number): Pro
     }
     return pass;
   }
-  const from = Math.min(...(times as number[]));
-  const to = Math.max(...(times as number[])) + 1;
+  const from = Math.min(...(times as number[])) - WINDOW_SLACK_MS;
+  const to = Math.max(...(times as number[])) + WINDOW_SLACK_MS;
   let cursor: string | null = null;
   do {
     if (!(await reconcilerSlot(deps))) break;
@@ -64,6 +68,17 @@ export async function confirmRuns(deps: ReconcileDeps, olderThanMs: number): Pro
       cursor = null;
     }
   } while (cursor && byId.size > 0);
+  // Runs the pages did not show (a list that leaves some out): one by one once they are old.
+  const stale = waiting.filter((run) => byId.has(run.runId) && run.settledAtMs <= olderThanMs - LOOK_UP_AFTER_MS);
+  for (const { runId } of stale.slice(0, PER_RUN_LOOKUPS)) {
+    if (!(await reconcilerSlot(deps))) break;
+    pass.requests += 1;
+    try {
+      await apply(await deps.client.getRun(runId));
+    } catch (error) {
+      if (!(await handleError(deps, error, runId))) break;
+    }
+  }
   return pass;
 }
 

@@ -11,6 +11,8 @@ import { recordsKeyOf, spendKeys } from '@runflow-queue/store';
 import { type ReconcileDeps, reconcilerSlot } from './reconcile-deps.ts';
 
 const PAGE = 500;
+/** Pages per pass: catching up after a long outage is spread over passes (the lease stays renewed). */
+const MAX_PAGES = 20;
 
 export interface HealPass {
   /** Runs Runflow billed that the ledger lacked, booked now. */
@@ -42,7 +44,11 @@ export async function healRuns(deps: ReconcileDeps, lookbackMs: number, untilMs:
   let blockedAt: number | undefined;
   let cursor: string | null = null;
   let complete = false;
+  let lastSeen: number | undefined;
+  let pages = 0;
   do {
+    if (pages >= MAX_PAGES) break;
+    pages += 1;
     if (!(await reconcilerSlot(deps))) break;
     pass.requests += 1;
     try {
@@ -56,6 +62,8 @@ export async function healRuns(deps: ReconcileDeps, lookbackMs: number, untilMs:
         const outcome = await healRun(deps, run, pass);
         if (outcome === 'wait') blockedAt = Math.min(blockedAt ?? Number.POSITIVE_INFINITY, createdMs(run, from));
       }
+      const last = page.runs.at(-1);
+      if (last) lastSeen = createdMs(last, from);
       cursor = page.next;
       complete = cursor === null;
     } catch (error) {
@@ -65,7 +73,10 @@ export async function healRuns(deps: ReconcileDeps, lookbackMs: number, untilMs:
       break;
     }
   } while (cursor);
-  if (complete || blockedAt !== undefined) await deps.redis.set(cursorKey, String(blockedAt ?? untilMs));
+  // Up to the first run left waiting; else the whole window, or as far as the pages got (same-ms
+  // runs at the page edge are looked at again: settle-once makes that harmless).
+  const reached = blockedAt ?? (complete ? untilMs : lastSeen);
+  if (reached !== undefined && reached > from) await deps.redis.set(cursorKey, String(reached));
   return pass;
 }
 

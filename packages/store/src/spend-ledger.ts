@@ -180,13 +180,17 @@ export class SpendLedger {
         settledAtMs,
       ],
     );
-    const settledNow = answer === 1;
-    if (s.budget) await this.#settleBudget(s, bookedMicroUsd(record), settledNow);
-    if (settledNow) return { settledNow, record };
-    return { settledNow, record: decodeSpendRecord(s.runId, String(answer)) };
+    if (answer === 1) {
+      if (s.budget) await this.#settleBudget(s, bookedMicroUsd(record), 'now');
+      return { settledNow: true, record };
+    }
+    const stored = decodeSpendRecord(s.runId, String(answer));
+    const mine = stored.queue === s.queue && stored.jobId === record.jobId;
+    if (s.budget) await this.#settleBudget(s, bookedMicroUsd(stored), mine ? 'again' : 'foreign');
+    return { settledNow: false, record: stored };
   }
 
-  async #settleBudget(s: Settlement, costMicroUsd: number, settledNow: boolean): Promise<void> {
+  async #settleBudget(s: Settlement, costMicroUsd: number, mode: 'now' | 'again' | 'foreign'): Promise<void> {
     const budget = s.budget;
     if (!budget) return;
     const keys = queueKeys(this.#prefix, s.queue);
@@ -196,7 +200,7 @@ export class SpendLedger {
     await budgetSettleScript.run(
       this.#redis,
       [keys.reservations, keys.budgetDay(day), keys.budgetMonth(month)],
-      [budget.jobId ?? '', costMicroUsd, BUDGET_WINDOW_TTL_SECONDS, settledNow ? '1' : '0'],
+      [budget.jobId ?? '', costMicroUsd, BUDGET_WINDOW_TTL_SECONDS, mode],
     );
   }
 

@@ -8,14 +8,17 @@
 --   ARGV[1] job id whose reservation to settle ("" for none)
 --   ARGV[2] cost in integer micro-USD
 --   ARGV[3] budget window TTL (s)
---   ARGV[4] "1" when the run was settled now (count its cost even without a reservation), else "0"
+--   ARGV[4] "now": the run was settled by this call (its cost counts, reservation or not);
+--           "again": it had been settled for this job before (count only a reservation still held: the
+--           earlier call stopped between the two scripts); "foreign": settled for another job (release
+--           this job's reservation, count nothing)
 --
 -- Output:
 --   returns 1 when the windows changed, 0 when there was nothing to do.
 --
 -- Events: none (no BullMQ events are emitted)
 local record = ARGV[1] ~= '' and redis.call('HGET', KEYS[1], ARGV[1])
-if not record and ARGV[4] ~= '1' then
+if not record and ARGV[4] ~= 'now' then
   return 0
 end
 if record then
@@ -23,6 +26,9 @@ if record then
   redis.call('HDEL', KEYS[1], ARGV[1])
   redis.call('HINCRBY', KEYS[2], 'reserved', -amount)
   redis.call('HINCRBY', KEYS[3], 'reserved', -amount)
+end
+if ARGV[4] == 'foreign' then
+  return 1
 end
 local cost = tonumber(ARGV[2])
 redis.call('HINCRBY', KEYS[2], 'spent', cost)
