@@ -1,4 +1,4 @@
-import { BudgetStore, openQueue, recordsKeyOf, SpendLedger } from '@runflow-queue/store';
+import { BudgetStore, openQueue, queueKeys, recordsKeyOf, SpendLedger } from '@runflow-queue/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { type Fleet, proEdit, startFleet, waitFor } from '../support/fleet.ts';
 
@@ -106,6 +106,31 @@ describe('settle once per run, account-wide', () => {
     expect(answer).toMatchObject({ settledNow: false, record: { queue: 'alpha', jobId: 'job-1' } });
     expect((await budgets.usage('beta', at)).day).toEqual({ reservedMicroUsd: 0, spentMicroUsd: 0 });
     expect(await ledger.totalMicroUsd(['alpha', 'beta'])).toBe(150_000);
+  });
+
+  it('a run the previous deploy settled (its per-queue marker) is not settled again across the upgrade', async () => {
+    fleet = await startFleet({ workers: false });
+    const ledger = new SpendLedger(fleet.redis, { prefix: fleet.prefix });
+    const runId = '01a23b17-6e08-7037-8f50-27b310f626c9';
+    await fleet.redis.set(
+      queueKeys(fleet.prefix, 'edits').legacySettled(runId),
+      JSON.stringify({ costMicroUsd: 150_000, outcome: 'completed', source: 'provider' }),
+      'EX',
+      3600,
+    );
+    const answer = await ledger.settleOnce({
+      queue: 'edits',
+      runId,
+      model: 'google/nano-banana-pro/edit',
+      day: '2026-12-03',
+      outcome: 'completed',
+      images: 1,
+      costMicroUsd: 150_000,
+      completedBy: 'poll',
+    });
+    expect(answer).toMatchObject({ settledNow: false, record: { confirmedMicroUsd: 150_000 } });
+    expect(await ledger.totalMicroUsd(['edits'])).toBe(0);
+    expect(await ledger.record(runId)).toBeUndefined();
   });
 
   it('never trusts a settle marker it cannot read: the settle fails loudly instead of skipping', async () => {

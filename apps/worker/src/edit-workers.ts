@@ -7,6 +7,7 @@ import {
   bullPrefix,
   CallbackInbox,
   InflightCaps,
+  ModelIds,
   openQueue,
   type RedisClient,
   RunIndex,
@@ -63,6 +64,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const { connection, prefix, logger } = options;
   const inbox = new CallbackInbox(connection, { prefix });
   const runIndex = new RunIndex(connection, { prefix });
+  const modelIds = new ModelIds(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
   const inflight = new InflightCaps(connection, { prefix });
@@ -94,6 +96,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       inbox,
       runIndex,
       ledger,
+      modelIds,
       lifecycle: options.lifecycle,
       governance: {
         workload,
@@ -144,7 +147,8 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
     workers.push(worker);
   }
-  const reconciler = options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor });
+  const reconciler =
+    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds });
   return {
     workers,
     reconciler: reconciler?.reconciler,
@@ -159,7 +163,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
 function startReconciler(
   options: EditWorkersOptions,
   settings: ReconcilerOptions & { share: number },
-  stores: { ledger: SpendLedger; runIndex: RunIndex; governor: ObservedRateGovernor },
+  stores: { ledger: SpendLedger; runIndex: RunIndex; governor: ObservedRateGovernor; modelIds: ModelIds },
 ): { reconciler: SpendReconciler; close(): Promise<void> } {
   const { connection, prefix, logger } = options;
   // Every queue of the workloads, served here or not: a run of any of them is ours to reconcile.
@@ -173,6 +177,7 @@ function startReconciler(
       ledger: stores.ledger,
       records: new SpendRecords(connection, { prefix }),
       runIndex: stores.runIndex,
+      modelIds: stores.modelIds,
       queue: (name) => lookups.get(name),
       redis: connection,
       prefix,

@@ -58,7 +58,7 @@ export async function healRuns(deps: ReconcileDeps, lookbackMs: number, untilMs:
         (id) => recordsKeyOf(deps.prefix, id),
       );
       for (const run of page.runs) {
-        if (settled.has(run.id)) continue;
+        if (settled.has(run.id) || (await settledByEarlierDeploy(deps, run))) continue;
         const outcome = await healRun(deps, run, pass);
         if (outcome === 'wait') blockedAt = Math.min(blockedAt ?? Number.POSITIVE_INFINITY, createdMs(run, from));
       }
@@ -88,13 +88,7 @@ function createdMs(run: Run, fallback: number): number {
 /** `wait`: leave it (not terminal, or its job is still going); else it was booked or is not ours. */
 async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'wait' | 'done'> {
   if (!isTerminalStatus(run.status_code)) return 'wait';
-  const meta = (run.metadata ?? {}) as {
-    queue?: unknown;
-    jobId?: unknown;
-    model?: unknown;
-    costCenter?: unknown;
-    caller?: unknown;
-  };
+  const meta = (run.metadata ?? {}) as { queue?: unknown; jobId?: unknown };
   const queueName = typeof meta.queue === 'string' ? meta.queue : undefined;
   const queue = queueName ? deps.queue(queueName) : undefined;
   if (!queueName || !queue) {
@@ -109,10 +103,12 @@ async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'
     return 'wait';
   }
   const data: Partial<EditJobData> = job?.data ?? {};
-  // The job's own data first; a job Redis lost is described by the metadata we put on its run.
-  const model = isModelId(data.model) ? data.model : isModelId(meta.model) ? meta.model : undefined;
-  const costCenter = data.tags?.costCenter ?? (typeof meta.costCenter === 'string' ? meta.costCenter : undefined);
-  const caller = data.caller ?? (typeof meta.caller === 'string' ? meta.caller : undefined);
+  // The job's own data first; for a job Redis lost, the model Runflow's record names (by uuid). Its cost
+  // center and caller are lost with it: the run is booked without them.
+  const learnt = isModelId(data.model) ? undefined : await deps.modelIds.slugOf(run.model_id);
+  const model = isModelId(data.model) ? data.model : isModelId(learnt) ? learnt : undefined;
+  const costCenter = data.tags?.costCenter;
+  const caller = data.caller;
   // Kept: the job ended with this run (completed with its result, or failed by it); else it is waste.
   const kept =
     job !== undefined &&
@@ -171,4 +167,10 @@ function isFailedByRun(reason: string): boolean {
 function runInput(run: Run): Record<string, unknown> {
   const input = (run as { input?: unknown }).input;
   return typeof input === 'object' && input !== null && !Array.isArray(input) ? (input as Record<string, unknown>) : {};
+}
+
+/** The deploy before this one settled runs with a per-queue marker (kept 8 days): those are settled. */
+async function settledByEarlierDeploy(deps: ReconcileDeps, run: Run): Promise<boolean> {
+  const queue = (run.metadata as { queue?: unknown } | null | undefined)?.queue;
+  return typeof queue === 'string' && (await deps.ledger.legacyRecord(queue, run.id)) !== undefined;
 }

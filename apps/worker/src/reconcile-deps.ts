@@ -1,5 +1,13 @@
 import type { RunflowClient } from '@runflow-queue/runflow-client';
-import type { EditQueue, RateGovernor, RedisClient, RunIndex, SpendLedger, SpendRecords } from '@runflow-queue/store';
+import type {
+  EditQueue,
+  ModelIds,
+  RateGovernor,
+  RedisClient,
+  RunIndex,
+  SpendLedger,
+  SpendRecords,
+} from '@runflow-queue/store';
 import type { Logger } from 'pino';
 
 /** What the spend reconciler's passes share. */
@@ -9,6 +17,7 @@ export interface ReconcileDeps {
   ledger: SpendLedger;
   records: SpendRecords;
   runIndex: Pick<RunIndex, 'jobOf'>;
+  modelIds: Pick<ModelIds, 'slugOf'>;
   /** The queues this fleet settles into; runs whose metadata names another are not ours. */
   queue: (name: string) => EditQueue | undefined;
   redis: RedisClient;

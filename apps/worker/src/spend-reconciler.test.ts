@@ -50,6 +50,7 @@ function harness(options: { granted: boolean }) {
     ledger,
     records: new SpendRecords(redis, { prefix }),
     runIndex: { jobOf: async () => undefined },
+    modelIds: { slugOf: async () => undefined },
     queue: () => undefined,
     redis,
     prefix,

@@ -26,21 +26,14 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
       {
         input: data.input,
         callback_url: deps.lifecycle.callbackUrl ?? null,
-        // queue / jobId / clientRef tie the run to this job; model, cost center and caller let the spend
-        // reconciler book a billed run whose job Redis lost (it prices from Runflow's cost, not the job).
-        metadata: {
-          queue: deps.queue,
-          jobId,
-          clientRef: data.clientRef,
-          model: data.model,
-          ...(data.tags?.costCenter ? { costCenter: data.tags.costCenter } : {}),
-          ...(data.caller ? { caller: data.caller } : {}),
-        },
+        metadata: { queue: deps.queue, jobId, clientRef: data.clientRef },
         client_ref: data.clientRef,
       },
       { idempotencyKey: data.clientRef },
     );
     runId = run.id;
+    // Runflow names models by uuid on its records: learnt here, so a run whose job is lost can be booked.
+    await deps.modelIds?.learn(run.model_id, data.model);
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
     return submitFailed(ctx, error);

@@ -55,17 +55,11 @@ export const CallbackPayload = z.looseObject({
 });
 export type CallbackPayload = z.infer<typeof CallbackPayload>;
 
-/**
- * The metadata we attach to every run; Runflow echoes it verbatim in callbacks and on the run. The
- * ledger dimensions (model, cost center, caller) let a billed run be booked even when its job is gone.
- */
+/** The metadata we attach to every run; Runflow echoes it verbatim in callbacks. */
 export const RunMetadata = z.object({
   queue: z.string().min(1),
   jobId: z.string().min(1),
   clientRef: z.string().min(1),
-  model: z.string().optional(),
-  costCenter: z.string().optional(),
-  caller: z.string().optional(),
 });
 export type RunMetadata = z.infer<typeof RunMetadata>;
 

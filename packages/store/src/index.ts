@@ -33,6 +33,7 @@ export {
   spendKeys,
 } from './keys.ts';
 export { LuaScript, type RedisClient } from './lua-script.ts';
+export { ModelIds } from './model-ids.ts';
 export { type GovernorDecision, type GovernorOptions, RateGovernor } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
 export { RedisLease } from './redis-lease.ts';

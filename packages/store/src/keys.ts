@@ -24,6 +24,8 @@ export function queueKeys(prefix: string, queue: string) {
     run: (runId: string) => `${tag}:run:${runId}`,
     /** The ledger of an earlier deploy (fields `day|model|costCenter[|caller]|metric`): read, never written. */
     legacyLedger: `${tag}:ledger`,
+    /** An earlier deploy's per-queue settle-once marker (8-day TTL): read, never written. */
+    legacySettled: (runId: string) => `${tag}:settled:${runId}`,
     /** Callback counters: received, duplicate, unmatched. */
     callbacks: `${tag}:callbacks`,
     /** Budget reservations held by jobs: jobId → "amount|day|month". */
@@ -59,6 +61,8 @@ export function spendKeys(prefix: string) {
     balance: `${tag}:balance`,
     /** Lease of the one reconciler of the fleet (value: the holder). */
     reconcilerLease: `${tag}:reconciler`,
+    /** Runflow's `model_id` (a uuid) → our model slug, learnt from create answers. */
+    modelIds: `${tag}:model-ids`,
     /** How far the reconciler's scan of Runflow's run list has reached (created_at, ms). */
     healCursor: `${tag}:heal-cursor`,
   };

@@ -163,6 +163,12 @@ export class SpendLedger {
       settledAtMs,
       state,
     };
+    // Settled by the deploy before this one (its marker lives 8 days in the queue's slot): not again.
+    const legacy = await this.legacyRecord(s.queue, s.runId);
+    if (legacy) {
+      if (s.budget) await this.#settleBudget(s, bookedMicroUsd(legacy), 'again');
+      return { settledNow: false, record: legacy };
+    }
     const pathCounter = record.path === 'callback' || record.path === 'poll' ? `by_${record.path}` : '';
     const answer = await settleRunScript.run(
       this.#redis,
@@ -228,6 +234,40 @@ export class SpendLedger {
       completedBy: 'callback',
       pricing: price.pricing,
     });
+  }
+
+  /**
+   * The settle marker an earlier deploy left for this run in the queue's slot, as a record (what it
+   * knew: cost and outcome), or undefined. Such a run is settled; it has no per-run record to export.
+   */
+  async legacyRecord(queue: string, runId: string): Promise<SpendRecord | undefined> {
+    const marker = await this.#redis.get(queueKeys(this.#prefix, queue).legacySettled(runId));
+    if (marker === null) return undefined;
+    let parsed: { costMicroUsd?: unknown; outcome?: unknown };
+    try {
+      parsed = JSON.parse(marker) as typeof parsed;
+    } catch {
+      throw new Error(`settle marker of run ${runId} in queue ${queue} cannot be read: "${marker}"`);
+    }
+    const cost = typeof parsed.costMicroUsd === 'number' ? parsed.costMicroUsd : 0;
+    const outcome = parsed.outcome === 'failed' || parsed.outcome === 'waste' ? parsed.outcome : 'completed';
+    return {
+      runId,
+      queue,
+      jobId: NO_DIMENSION,
+      model: NO_DIMENSION,
+      costCenter: NO_DIMENSION,
+      caller: NO_DIMENSION,
+      day: '1970-01-01',
+      outcome,
+      images: 0,
+      estimatedMicroUsd: cost,
+      confirmedMicroUsd: cost,
+      adjustmentMicroUsd: 0,
+      path: outcome === 'waste' ? 'waste' : 'callback',
+      settledAtMs: 0,
+      state: 'confirmed',
+    };
   }
 
   /** The record of a settled run, or undefined when it was never settled (or has expired). */
