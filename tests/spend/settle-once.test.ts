@@ -106,6 +106,12 @@ describe('settle once per run, account-wide', () => {
     expect(answer).toMatchObject({ settledNow: false, record: { queue: 'alpha', jobId: 'job-1' } });
     expect((await budgets.usage('beta', at)).day).toEqual({ reservedMicroUsd: 0, spentMicroUsd: 0 });
     expect(await ledger.totalMicroUsd(['alpha', 'beta'])).toBe(150_000);
+
+    // Confirmed at 120,000 µUSD: the ledger and alpha's budget windows follow Runflow's cost.
+    await ledger.confirm(base.runId, 120_000);
+    expect(await ledger.totalMicroUsd(['alpha', 'beta'])).toBe(120_000);
+    expect((await budgets.usage('alpha', at)).day).toEqual({ reservedMicroUsd: 0, spentMicroUsd: 120_000 });
+    expect((await budgets.usage('alpha', at)).month.spentMicroUsd).toBe(120_000);
   });
 
   it('a run the previous deploy settled (its per-queue marker) is not settled again across the upgrade', async () => {

@@ -18,6 +18,7 @@ import { recordsKeyOf, runsExpireAtSeconds } from './spend-retention.ts';
 const settleRunScript = new LuaScript('settle-run-3');
 const confirmRunScript = new LuaScript('confirm-run-3');
 const budgetSettleScript = new LuaScript('budget-settle-3');
+const budgetAdjustScript = new LuaScript('budget-adjust-2');
 
 export interface Settlement {
   queue: string;
@@ -316,7 +317,18 @@ export class SpendLedger {
           runflowCostMicroUsd === null ? '' : runflowCostMicroUsd,
         ],
       );
-      if (done === 1) return confirmed;
+      if (done === 1) {
+        // The queue's budget follows Runflow's cost too (windows of the day the run billed).
+        if (confirmed.adjustmentMicroUsd !== 0) {
+          const keys = queueKeys(this.#prefix, current.queue);
+          await budgetAdjustScript.run(
+            this.#redis,
+            [keys.budgetDay(current.day), keys.budgetMonth(current.day.slice(0, 7))],
+            [confirmed.adjustmentMicroUsd],
+          );
+        }
+        return confirmed;
+      }
     }
     throw new Error(`run ${runId}: its spend record kept changing while it was being confirmed; try again`);
   }
