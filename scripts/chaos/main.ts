@@ -5,11 +5,13 @@ import { parseArgs } from 'node:util';
 import { planChaos, renderPlan } from './chaos-plan.ts';
 import { renderReport } from './render-report.ts';
 import { runChaos } from './run-chaos.ts';
+import { spendScenarioMain } from './scenario-spend.ts';
 
 // `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N]`: a real fleet under
 // a printed fault schedule, then one table and a verdict per invariant. Exits 0 only when all hold.
 
 const usage = `usage: pnpm chaos [--jobs N (default 2000)] [--json PATH] [--idempotency honour|ignore] [--workers N]
+       pnpm chaos --scenario spend [--jobs N] [--json PATH] [--workers N]   (spend follows Runflow; see README)
 
 Spawns redis-server (AOF), callback-ingest and N workers, runs the simulator in this process, and
 breaks things on a schedule printed at the start. Logs of every process go to a temp directory.`;
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     json: { type: 'string' },
     idempotency: { type: 'string', default: 'honour' },
     workers: { type: 'string' },
+    scenario: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -38,6 +41,21 @@ if (!Number.isInteger(jobs) || jobs < 20 || (idempotency !== 'honour' && idempot
 if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
   console.error(usage);
   process.exit(2);
+}
+
+if (values.scenario !== undefined && values.scenario !== 'spend') {
+  console.error(`unknown --scenario ${JSON.stringify(values.scenario)}; known: spend\n\n${usage}`);
+  process.exit(2);
+}
+if (values.scenario === 'spend') {
+  const logDir = mkdtempSync(join(tmpdir(), 'rfq-chaos-spend-'));
+  const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
+  process.exit(
+    await spendScenarioMain({ jobs, workers, json: values.json, logDir, log }).catch((error: unknown) => {
+      console.error(`chaos failed: ${(error as Error).stack ?? error}`);
+      return 1;
+    }),
+  );
 }
 
 const plan = planChaos({ jobs, idempotency, workers });

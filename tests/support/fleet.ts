@@ -9,6 +9,7 @@ import { uniquePrefix } from '@runflow-queue/testkit';
 import {
   DEFAULT_LIFECYCLE,
   type EditWorkers,
+  type EditWorkersOptions,
   type LifecycleConfig,
   type LifecycleHooks,
   startEditWorkers,
@@ -35,6 +36,8 @@ export interface FleetOptions {
   workloads?: WorkloadsConfigInput;
   /** Redis to run on (default: the run's standalone Redis); `redis+cluster://…` for a Redis Cluster. */
   redisUrl?: string;
+  /** Run the spend reconciler in the workers (default: off; tests that need it drive or time it). */
+  reconciler?: EditWorkersOptions['reconciler'];
 }
 
 /** A whole pipeline over real sockets: simulator, callback-ingest, workers, producer, one Redis prefix. */
@@ -91,6 +94,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           client,
           logger: quietLogger,
           hooks: options.hooks,
+          reconciler: options.reconciler,
           lifecycle: {
             ...DEFAULT_LIFECYCLE,
             callbackUrl: options.callbacks === false ? undefined : `${ingestUrl}${CALLBACK_PATH}`,

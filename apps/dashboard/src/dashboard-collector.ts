@@ -8,7 +8,7 @@ import {
 } from '@runflow-queue/metrics';
 import type { WorkloadsConfig } from '@runflow-queue/shared';
 import { collectStats } from '@runflow-queue/stats';
-import type { RedisClient } from '@runflow-queue/store';
+import { type RedisClient, SpendLedger } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 
@@ -54,6 +54,13 @@ export function startDashboardCollector(options: {
         }
         setBudgetGauges(metrics, q.queue, q.budgets);
       }
+      const unconfirmed = await new SpendLedger(options.redis, { prefix: options.prefix }).unconfirmedSummary();
+      metrics.spendUnconfirmedRuns.set(unconfirmed.count);
+      metrics.spendOldestUnconfirmedSeconds.set(
+        unconfirmed.oldestSettledAtMs === undefined
+          ? 0
+          : Math.max(0, (Date.now() - unconfirmed.oldestSettledAtMs) / 1000),
+      );
     },
   });
 }

@@ -7,10 +7,12 @@ import {
   bullPrefix,
   CallbackInbox,
   InflightCaps,
+  ModelIds,
   openQueue,
   type RedisClient,
   RunIndex,
   SpendLedger,
+  SpendRecords,
 } from '@runflow-queue/store';
 import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
@@ -18,6 +20,7 @@ import type { Logger } from 'pino';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { LifecycleHooks } from './park-job.ts';
 import { createEditProcessor } from './process-edit-job.ts';
+import { type ReconcilerOptions, SpendReconciler } from './spend-reconciler.ts';
 import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
 export interface EditWorkersOptions {
@@ -42,11 +45,17 @@ export interface EditWorkersOptions {
   lockDurationMs?: number;
   /** Steps are idempotent, so a job may stall (its worker killed) many times without failing. */
   maxStalledCount?: number;
+  /**
+   * The spend reconciler (one per fleet, by lease): confirms estimated runs against Runflow's record,
+   * books runs the ledger lacks, samples the balance. Unset: this process does not run it.
+   */
+  reconciler?: (ReconcilerOptions & { share: number }) | undefined;
   now?: () => number;
 }
 
 export interface EditWorkers {
   workers: Worker<EditJobData, EditResult>[];
+  reconciler: SpendReconciler | undefined;
   /** Stops pulling, lets active jobs finish or park, closes the BullMQ connections. */
   close(): Promise<void>;
 }
@@ -55,6 +64,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const { connection, prefix, logger } = options;
   const inbox = new CallbackInbox(connection, { prefix });
   const runIndex = new RunIndex(connection, { prefix });
+  const modelIds = new ModelIds(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
   const inflight = new InflightCaps(connection, { prefix });
@@ -86,6 +96,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       inbox,
       runIndex,
       ledger,
+      modelIds,
       lifecycle: options.lifecycle,
       governance: {
         workload,
@@ -136,11 +147,52 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
     workers.push(worker);
   }
+  const reconciler =
+    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds });
   return {
     workers,
+    reconciler: reconciler?.reconciler,
     async close() {
+      await reconciler?.close();
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));
+    },
+  };
+}
+
+function startReconciler(
+  options: EditWorkersOptions,
+  settings: ReconcilerOptions & { share: number },
+  stores: { ledger: SpendLedger; runIndex: RunIndex; governor: ObservedRateGovernor; modelIds: ModelIds },
+): { reconciler: SpendReconciler; close(): Promise<void> } {
+  const { connection, prefix, logger } = options;
+  // Every queue of the workloads, served here or not: a run of any of them is ours to reconcile.
+  const lookups = new Map(
+    options.workloads.queues.map((w) => [w.name, openQueue(connection, prefix, w.name, logger)] as const),
+  );
+  const reconciler = new SpendReconciler(
+    {
+      client: options.client,
+      governor: stores.governor,
+      ledger: stores.ledger,
+      records: new SpendRecords(connection, { prefix }),
+      runIndex: stores.runIndex,
+      modelIds: stores.modelIds,
+      queue: (name) => lookups.get(name),
+      redis: connection,
+      prefix,
+      share: settings.share,
+      logger: logger.child({ component: 'spend-reconciler' }),
+      now: options.now ?? Date.now,
+    },
+    settings,
+  );
+  reconciler.start();
+  return {
+    reconciler,
+    async close() {
+      await reconciler.close();
+      await Promise.all([...lookups.values()].map((queue) => queue.close()));
     },
   };
 }

@@ -48,8 +48,48 @@ export interface RunflowClient {
    * `permanent` error), and items whose client_ref differs (a filter ignored) are dropped here.
    */
   findRunsByClientRef(clientRef: string, options?: GetRunOptions): Promise<Run[]>;
+  /**
+   * One page of `GET /v1/runs?q=created_at>=<from> AND created_at<<to>&sort_by=created_at:asc`: the runs
+   * created in [from, to), oldest first; `next` is the cursor of the following page (null: the last).
+   */
+  listRuns(window: RunListWindow, options?: GetRunOptions): Promise<RunPage>;
+  /** `GET /v1/billing/balance`: the prepaid balance in whole cents (runflow-api.md §2.9). */
+  getBalance(options?: GetRunOptions): Promise<{ balanceCents: number; currency: string }>;
   /** Waits for in-flight requests, then closes every socket. Later calls fail retryable CLIENT_CLOSED. */
   close(): Promise<void>;
+}
+
+export interface RunListWindow {
+  createdFromMs: number;
+  createdToMs: number;
+  /** 1–500 (default 500). */
+  limit?: number;
+  /** The previous page's `next`. */
+  cursor?: string | null;
+}
+
+export interface RunPage {
+  runs: Run[];
+  next: string | null;
+}
+
+/** `{items, next}` (or `next_pq`, runflow-api.md §2.3 conflict): a page and its cursor. */
+function parseListPage(value: unknown): ParseResult<RunPage> {
+  const page = parseRunPage(value);
+  if (!page.success) return page;
+  const raw = value as { next?: unknown; next_pq?: unknown };
+  const next = typeof raw.next === 'string' ? raw.next : typeof raw.next_pq === 'string' ? raw.next_pq : null;
+  return { success: true, data: { runs: page.data, next: next || null } };
+}
+
+function parseBalance(value: unknown): ParseResult<{ balanceCents: number; currency: string }> {
+  const raw = value as { balance_cents?: unknown; currency?: unknown } | null;
+  if (!raw || typeof raw.balance_cents !== 'number' || !Number.isInteger(raw.balance_cents))
+    return { success: false, error: { issues: [{ path: ['balance_cents'], message: 'not an integer' }] } };
+  return {
+    success: true,
+    data: { balanceCents: raw.balance_cents, currency: typeof raw.currency === 'string' ? raw.currency : 'USD' },
+  };
 }
 
 type ParseResult<T> =
@@ -187,7 +227,12 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
     }
     const parsed = parse(json.value);
     if (!parsed.success) {
-      const what = attempt.endpoint === 'findRuns' ? 'a page of runs' : 'a run object';
+      const what =
+        attempt.endpoint === 'findRuns' || attempt.endpoint === 'listRuns'
+          ? 'a page of runs'
+          : attempt.endpoint === 'getBalance'
+            ? 'a balance'
+            : 'a run object';
       const reason = `the body is not ${what} (${describeIssues(parsed.error)})`;
       return { error: classifyInvalidSuccess({ ...ctx, status: response.status, reason }) };
     }
@@ -280,6 +325,34 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
         return rejectInvalid(attempt, 'clientRef must be 1–255 word characters, dots, colons or dashes');
       }
       return execute(attempt, parseRunPage).then((runs) => runs.filter((run) => run.client_ref === clientRef));
+    },
+
+    listRuns(window, runOptions = {}) {
+      const q = `created_at>=${new Date(window.createdFromMs).toISOString()} AND created_at<${new Date(window.createdToMs).toISOString()}`;
+      const limit = Math.min(500, Math.max(1, window.limit ?? 500));
+      const cursor = window.cursor ? `&pq=${encodeURIComponent(window.cursor)}` : '';
+      const attempt: Attempt = {
+        endpoint: 'listRuns',
+        method: 'GET',
+        path: `${pathPrefix}/v1/runs?q=${encodeURIComponent(q)}&sort_by=created_at:asc&limit=${limit}${cursor}`,
+        headers: commonHeaders,
+        signal: runOptions.signal,
+      };
+      if (!(window.createdFromMs <= window.createdToMs)) {
+        return rejectInvalid(attempt, 'createdFromMs must not be after createdToMs');
+      }
+      return execute(attempt, parseListPage);
+    },
+
+    getBalance(runOptions = {}) {
+      const attempt: Attempt = {
+        endpoint: 'getBalance',
+        method: 'GET',
+        path: `${pathPrefix}/v1/billing/balance`,
+        headers: commonHeaders,
+        signal: runOptions.signal,
+      };
+      return execute(attempt, parseBalance);
     },
 
     close() {

@@ -1,5 +1,5 @@
 /** The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit). */
-export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns';
+export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns' | 'listRuns' | 'getBalance';
 
 /**
  * What the caller may do next:

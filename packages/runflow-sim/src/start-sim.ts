@@ -25,6 +25,7 @@ import {
   type SimFaults,
   type SimOptions,
 } from './sim-options.ts';
+import { mergePricing, type SimPricing } from './sim-pricing.ts';
 import { countResponse, emptyCounters, type SimStats, snapshotStats } from './stats.ts';
 
 /** The settings that can change while the simulator runs (the signing secret itself is not shown). */
@@ -35,6 +36,7 @@ export interface SimRuntimeConfig {
   idempotency: IdempotencyMode;
   rateLimitPerSecond: number | null;
   holdingCallbacks: boolean;
+  pricing: SimPricing;
 }
 
 export interface Sim {
@@ -53,6 +55,8 @@ export interface Sim {
   setSigningSecret(secret: string | null): void;
   setIdempotency(mode: IdempotencyMode): void;
   setRateLimit(perSecond: number | undefined): void;
+  /** Merges into how runs are billed from now on (see sim-pricing.ts); throws on a bad field. */
+  setPricing(pricing: Partial<SimPricing>): void;
   /** While on, callbacks that become due are held, not sent; turning it off sends them. */
   holdCallbacks(on: boolean): void;
   /** Sends held callbacks (of one run, or all) now; resolves when each is delivered or given up. */
@@ -130,6 +134,9 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
       config.rateLimitPerSecond = checkRateLimit(perSecond);
       ctx.rateLimiter = config.rateLimitPerSecond === undefined ? null : new TokenBucket(config.rateLimitPerSecond);
     },
+    setPricing(pricing) {
+      config.pricing = mergePricing(config.pricing, pricing);
+    },
     holdCallbacks(on) {
       callbacks.setHolding(on);
     },
@@ -178,6 +185,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
         idempotency: config.idempotency,
         rateLimitPerSecond: config.rateLimitPerSecond ?? null,
         holdingCallbacks: callbacks.isHolding,
+        pricing: structuredClone(config.pricing),
       };
     },
     whenCallbacksSettled() {

@@ -1,5 +1,13 @@
 export type { BudgetStatus } from '@runflow-queue/store';
 export { collectStats, type FleetStats, type QueueStats } from './collect-stats.ts';
 export { percentile } from './percentile.ts';
-export { renderSpend } from './render-spend.ts';
+export { describeUnconfirmed, renderSpend, type UnconfirmedSummary } from './render-spend.ts';
 export { renderStats } from './render-stats.ts';
+export {
+  CSV_HEADER,
+  type ExportFormat,
+  type ExportSummary,
+  exportSpend,
+  formatRecord,
+  rowsInWindow,
+} from './spend-export.ts';
