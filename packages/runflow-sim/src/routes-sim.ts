@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject, readRequestJson, safeDecode, sendError, sendJson } from './http-io.ts';
 import {
+  checkConcurrencyCaps,
   checkIdempotency,
   checkLatency,
   checkRateLimit,
@@ -15,7 +16,15 @@ import type { Sim } from './start-sim.ts';
 // /_sim/*: the simulator's control surface for tests, the demo and chaos runs. Unauthenticated on
 // purpose (it is never exposed where a real key would be), and not counted in stats.
 
-const CONFIG_KEYS = ['faults', 'latencyMs', 'signingSecret', 'idempotency', 'rateLimitPerSecond', 'holdCallbacks'];
+const CONFIG_KEYS = [
+  'faults',
+  'latencyMs',
+  'signingSecret',
+  'idempotency',
+  'rateLimitPerSecond',
+  'holdCallbacks',
+  'concurrencyCaps',
+];
 
 export async function handleSimControl(
   sim: Sim,
@@ -120,6 +129,11 @@ async function applyConfig(sim: Sim, request: IncomingMessage, response: ServerR
       if (typeof patch.holdCallbacks !== 'boolean') throw new RangeError('holdCallbacks must be a boolean');
       const on = patch.holdCallbacks;
       changes.push(() => sim.holdCallbacks(on));
+    }
+    if (patch.concurrencyCaps !== undefined) {
+      // null removes every cap; an object replaces them ({models, mode?}).
+      const caps = checkConcurrencyCaps(patch.concurrencyCaps);
+      changes.push(() => sim.setConcurrencyCaps(caps));
     }
   } catch (error) {
     return sendError(response, 400, 'BAD_REQUEST', (error as Error).message);
