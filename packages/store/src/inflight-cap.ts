@@ -1,9 +1,9 @@
-import { inflightKey, learnedCapsKey } from './keys.ts';
+import { acceptedRunsKey, inflightKey, learnedCapsKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
 import { apiKeyHash } from './rate-governor.ts';
 
 const acquireScript = new LuaScript('inflight-acquire-2');
-const limitedScript = new LuaScript('inflight-limited-2');
+const limitedScript = new LuaScript('inflight-limited-3');
 const createdScript = new LuaScript('inflight-created-2');
 
 export interface InflightCapsOptions {
@@ -88,7 +88,10 @@ export class InflightCaps {
   }
 
   async release(model: string, member: string): Promise<void> {
-    await this.#redis.hdel(inflightKey(this.#prefix, model), member);
+    await Promise.all([
+      this.#redis.hdel(inflightKey(this.#prefix, model), member),
+      this.#learning ? this.#redis.hdel(acceptedRunsKey(this.#prefix, model), member) : undefined,
+    ]);
   }
 
   async count(model: string): Promise<number> {
@@ -100,7 +103,7 @@ export class InflightCaps {
     if (!this.#learning) return;
     await createdScript.run(
       this.#redis,
-      [inflightKey(this.#prefix, model), this.#capsKey],
+      [acceptedRunsKey(this.#prefix, model), this.#capsKey],
       [member, model, now, this.#o.successWindowMs, this.#o.probeMs],
     );
   }
@@ -116,7 +119,7 @@ export class InflightCaps {
     }
     const [cap, others, learned] = (await limitedScript.run(
       this.#redis,
-      [inflightKey(this.#prefix, model ?? '*'), this.#capsKey],
+      [inflightKey(this.#prefix, model ?? '*'), this.#capsKey, acceptedRunsKey(this.#prefix, model ?? '*')],
       [member, model ?? '*', now, this.#o.evidenceMs, this.#o.successWindowMs, this.#o.probeMs, this.#o.maxProbeMs],
     )) as [number, number, number];
     return { kind: cap === 1 ? 'cap' : 'rate', others, learnedCap: learned > 0 ? learned : undefined };

@@ -46,6 +46,11 @@ export function inflightKey(prefix: string, model: string): string {
   return `${prefix}:{inflight}:${model}`;
 }
 
+/** Of the runs in flight for one model, the ones Runflow accepted (their create answered): member → since (ms). */
+export function acceptedRunsKey(prefix: string, model: string): string {
+  return `${prefix}:{inflight}:accepted:${model}`;
+}
+
 /**
  * The per-model concurrency caps learned from one Runflow API key's 429s (by the key's hash). In the
  * in-flight slot, so one script reads both the runs in flight and the caps (Redis Cluster).

@@ -1,5 +1,5 @@
 -- A 429 from Runflow that is the account's rate limit (not a model's concurrency cap: see
--- inflight-limited-2.lua): multiplicative decrease of the fleet's rate, once per episode (429s within the
+-- inflight-limited-3.lua): multiplicative decrease of the fleet's rate, once per episode (429s within the
 -- guard window of the episode's first one are the tail of the same overshoot: requests reserved or in
 -- flight at the old rate), and a full stop until Retry-After when it was given.
 --
@@ -36,7 +36,7 @@ local retry_after = tonumber(ARGV[2])
 local tau = tonumber(ARGV[9])
 local vals = redis.call('HMGET', key, 'factor', 'factor_at', 'penalized_at', 'blocked_until', 'ceiling', 'ceiling_at',
   'sent', 'sent_at', 'limited', 'limited_at', 'ep_through', 'ep_halved', 'ep_factor', 'ep_ceiling', 'hold_until',
-  'sent_since')
+  'sent_since', 'ep_share')
 local factor = tonumber(vals[1] or '1')
 local ceiling = tonumber(vals[5] or '1')
 if factor < 1 then
@@ -51,8 +51,13 @@ local limited = decayed(vals[9], vals[10]) + 1
 redis.call('HSET', key, 'limited', limited, 'limited_at', now)
 -- Requests per second that got through, lately (a count that started from idle less than a time
 -- constant ago covers only that span).
-local span = tau * (1 - math.exp(-math.max(0, now - tonumber(vals[16] or tostring(now))) / tau))
+local age = math.max(0, now - tonumber(vals[16] or tostring(now)))
+local span = tau * (1 - math.exp(-age / tau))
 local through = math.max(0, sent - limited) * 1000 / math.max(span, tau / 10)
+local share = math.min(1, limited / math.max(sent, 1))
+-- What this episode leaves as the baseline of the next: nothing when the count is too young.
+local baseline = through
+if age < tau then baseline = 0 end
 
 local last = tonumber(vals[3] or '0')
 if now - last >= tonumber(ARGV[5]) then
@@ -61,8 +66,9 @@ if now - last >= tonumber(ARGV[5]) then
   local before = tonumber(vals[11] or '0')
   if now < tonumber(vals[15] or '0') then
     -- Held: these 429s were shown not to follow the rate.
-    redis.call('HSET', key, 'penalized_at', now, 'ep_through', through, 'ep_halved', 0)
-  elseif vals[12] == '1' and before > 0 and through <= tonumber(ARGV[10]) * before then
+    redis.call('HSET', key, 'penalized_at', now, 'ep_through', baseline, 'ep_share', share, 'ep_halved', 0)
+  elseif vals[12] == '1' and before > 0 and through <= tonumber(ARGV[10]) * before
+    and share >= 0.5 * tonumber(vals[17] or '1') then
     factor = tonumber(vals[13] or '1')
     ceiling = tonumber(vals[14] or '1')
     redis.call('HSET', key, 'factor', factor, 'factor_at', now, 'ceiling', ceiling, 'ceiling_at', now,
@@ -76,7 +82,8 @@ if now - last >= tonumber(ARGV[5]) then
     local from_factor, from_ceiling = factor, ceiling
     if vals[12] == '1' then from_factor, from_ceiling = tonumber(vals[13] or '1'), tonumber(vals[14] or '1') end
     redis.call('HSET', key, 'factor', new_factor, 'factor_at', now, 'penalized_at', now, 'ceiling', new_ceiling,
-      'ceiling_at', now, 'ep_through', through, 'ep_halved', 1, 'ep_factor', from_factor, 'ep_ceiling', from_ceiling)
+      'ceiling_at', now, 'ep_through', baseline, 'ep_share', share, 'ep_halved', 1, 'ep_factor', from_factor,
+      'ep_ceiling', from_ceiling)
     redis.call('HINCRBY', key, 'penalties', 1)
     factor = new_factor
   end

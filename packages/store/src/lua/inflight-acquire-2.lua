@@ -1,5 +1,5 @@
 -- Takes a slot under a model's cap of runs in flight (across queues and replicas): the configured cap,
--- or the cap learned from Runflow's 429s (inflight-limited-2.lua) when lower. Idempotent per member;
+-- or the cap learned from Runflow's 429s (inflight-limited-3.lua) when lower. Idempotent per member;
 -- entries older than the stale age are dropped (their job was removed without finishing). A learned
 -- cap that binds is probed one higher once per probe wait (recovery without a 429: if the extra run is
 -- accepted the cap stays raised; if it draws a 429 the cap goes back and the wait doubles), and a cap
@@ -8,7 +8,7 @@
 -- Input:
 --   KEYS[1] in-flight hash of the model: member -> since (ms)
 --   KEYS[2] learned caps hash of the Runflow account (fields cap:<model>, cap_at:<model>, … — see
---     inflight-limited-2.lua)
+--     inflight-limited-3.lua)
 --   ARGV[1] member ("queue/jobId"), ARGV[2] configured cap (0 = none), ARGV[3] now (ms),
 --   ARGV[4] stale age (ms), ARGV[5] model, ARGV[6] first probe wait (ms), ARGV[7] learned cap time to live (ms)
 --

@@ -1,9 +1,10 @@
 -- A create for a model was answered 429: a concurrency cap of that model, or the account's rate limit?
--- A cap follows the runs in flight: the 429 came with `others` runs of the model in flight, and no create
+-- A cap follows the runs in flight: the 429 came with `others` accepted runs of the model in flight, and no create
 -- of the model succeeded with that many in flight lately. Then the cap is learned (or lowered) to
 -- `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
--- or on another model at the same time, or one that came with fewer runs in flight than creates recently
--- succeeded with (far under any learned cap) — the caller slows the fleet (governor-penalize-1.lua).
+-- or on another model at the same time (one that was the rate limit), or one that came with fewer runs
+-- in flight than creates recently succeeded with, under the learned cap — the caller slows the fleet
+-- (governor-penalize-1.lua).
 -- The 429'd job made no run: its slot is given back (it takes one again when admitted).
 --
 -- Input:
@@ -13,6 +14,7 @@
 --     '' = none), probe_wait:<m> (ms), probing:<m> (1 while a probe is out), ok:<m> / ok_at:<m> (most
 --     runs in flight a create succeeded with, and when), rejects:<m> (429s explained by the cap).
 --     Account-wide: rate_at / rate_model (last 429 that was the rate limit, and its model or '*').
+--   KEYS[3] accepted-runs hash of the model (in-flight members whose create was answered: what `others` counts)
 --   ARGV[1] member, ARGV[2] model ('*' for a GET), ARGV[3] now (ms), ARGV[4] evidence window (ms),
 --   ARGV[5] window of the successful-create record (ms), ARGV[6] first probe wait (ms), ARGV[7] longest probe wait (ms)
 --
@@ -33,8 +35,9 @@ end
 
 if model == '*' then return rate(0, nil) end
 
-local others = redis.call('HLEN', KEYS[1])
-if redis.call('HDEL', KEYS[1], member) == 1 then others = others - 1 end
+redis.call('HDEL', KEYS[1], member)
+redis.call('HDEL', KEYS[3], member)
+local others = redis.call('HLEN', KEYS[3])
 local v = redis.call('HMGET', key, 'rate_at', 'rate_model', 'cap:' .. model, 'ok:' .. model, 'ok_at:' .. model,
   'probing:' .. model, 'probe_wait:' .. model)
 local cap = tonumber(v[3] or '')
@@ -56,8 +59,9 @@ if okmax < others then
   redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   return {1, others, others}
 end
-if cap and others >= cap - 1 then
-  -- At the learned cap, give or take one (our count runs slightly ahead of Runflow's): the cap still.
+if cap and others >= cap then
+  -- At the learned cap (a create got through with as many lately: the cap moves, Runflow's count and
+  -- ours differ by a run finishing): the cap still.
   if probing then
     cap = math.max(1, cap - 1)
     redis.call('HSET', key, 'cap:' .. model, cap, 'probing:' .. model, 0, 'probe_wait:' .. model, wait)
