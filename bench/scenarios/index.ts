@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.ts';
 import { callbackLatency } from './callback-latency.ts';
+import { caps } from './caps.ts';
 import { governor } from './governor.ts';
 import { inflight } from './inflight.ts';
 import { parkedMemory } from './parked-memory.ts';
@@ -18,6 +19,7 @@ export const SCENARIOS: readonly Scenario[] = [
   vsNaive,
   redisCost,
   governor,
+  caps,
   scaling,
   parkedMemory,
   quote,

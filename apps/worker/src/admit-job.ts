@@ -12,7 +12,8 @@ export type Admission = { admitted: QueuedJobData } | { held: Transition };
 
 /**
  * Admission, before any money moves: the model is allowed on this queue, the budget reserves the
- * estimated cost (or holds / fails the job per policy), and the model's in-flight cap has room.
+ * estimated cost (or holds / fails the job per policy), and the model's in-flight cap (configured or
+ * learned) has room.
  * Reservation and slot are idempotent per job, so a job that comes back keeps what it holds.
  */
 export async function admitJob(ctx: StepContext<QueuedJobData>): Promise<Admission> {
@@ -40,18 +41,18 @@ export async function admitJob(ctx: StepContext<QueuedJobData>): Promise<Admissi
     data = { ...data, reservation: result.reservation };
   }
 
+  // Every job holds a slot while its run may be in flight: under the configured cap, and under the cap
+  // learned from Runflow's 429s (none until a 429 follows the runs in flight).
   const cap = deps.governance.modelCaps[data.model]?.maxInFlight;
-  if (cap !== undefined) {
-    const held = await deps.governance.inflight.acquire(data.model, inflightMember(deps.queue, jobId), cap, deps.now());
-    if (!held) {
-      ctx.log.debug({ cap }, 'model at its in-flight cap; pausing this queue');
-      return {
-        held: parkUntil(deps.now() + INFLIGHT_RECHECK_MS, 'model in-flight cap', {
-          data,
-          pauseQueueMs: INFLIGHT_RECHECK_MS,
-        }),
-      };
-    }
+  const held = await deps.governance.inflight.acquire(data.model, inflightMember(deps.queue, jobId), cap, deps.now());
+  if (!held) {
+    ctx.log.debug({ cap }, 'model at its in-flight cap; pausing this queue');
+    return {
+      held: parkUntil(deps.now() + INFLIGHT_RECHECK_MS, 'model in-flight cap', {
+        data,
+        pauseQueueMs: INFLIGHT_RECHECK_MS,
+      }),
+    };
   }
   return { admitted: data };
 }

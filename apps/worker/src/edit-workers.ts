@@ -67,7 +67,8 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const modelIds = new ModelIds(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
-  const inflight = new InflightCaps(connection, { prefix });
+  // Every submit holds an in-flight slot, so a 429 can be read against the runs in flight (a model's cap).
+  const inflight = new InflightCaps(connection, { prefix, apiKey: options.governorKey });
   const governor = new ObservedRateGovernor(
     connection,
     {

@@ -34,7 +34,11 @@ export async function lookUpRun(ctx: StepContext<SubmittingJobData>): Promise<Ru
       ctx.log.warn({ code: error.code, status: error.status }, 'Runflow cannot look runs up by client_ref');
       return { kind: 'none', data: reset };
     }
-    if (error.status === 429) await deps.governance.governor.penalize(error.retryAfterMs);
+    if (error.status === 429) {
+      // A search is never under a model's cap: the rate limit (and evidence for the creates' 429s).
+      await deps.governance.inflight.limited(undefined, ctx.jobId, deps.now());
+      await deps.governance.governor.penalize(error.retryAfterMs);
+    }
     const failures = (data.transientErrors ?? 0) + 1;
     if (failures > deps.lifecycle.maxTransientErrors) {
       ctx.log.warn({ code: error.code, failures }, 'run lookup keeps failing; resubmitting with the same key');

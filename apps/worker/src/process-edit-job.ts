@@ -82,7 +82,6 @@ async function releaseHolds(deps: EditJobDeps, job: EditJob, data: EditJobData):
   const jobId = job.id as string;
   const tasks: Promise<unknown>[] = [];
   if (data.reservation) tasks.push(deps.governance.budgets.release(deps.queue, jobId, data.reservation));
-  if (deps.governance.modelCaps[data.model])
-    tasks.push(deps.governance.inflight.release(data.model, inflightMember(deps.queue, jobId)));
+  tasks.push(deps.governance.inflight.release(data.model, inflightMember(deps.queue, jobId)));
   await Promise.all(tasks);
 }

@@ -16,7 +16,8 @@ export interface Governance {
   workload: WorkloadQueue;
   governor: Pick<RateGovernor, 'acquire' | 'penalize'>;
   budgets: Pick<BudgetStore, 'reserve' | 'release'>;
-  inflight: Pick<InflightCaps, 'acquire' | 'release'>;
+  /** Runs in flight per model under configured and learned caps; tells a cap's 429 from the rate limit's. */
+  inflight: Pick<InflightCaps, 'acquire' | 'release' | 'created' | 'limited'>;
   modelCaps: Readonly<Partial<Record<string, { maxInFlight: number }>>>;
   /** BullMQ's manual rate limit of this queue: every worker of it stops pulling for `ms`. */
   rateLimitQueue: (ms: number) => Promise<void>;

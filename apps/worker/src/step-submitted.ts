@@ -58,7 +58,11 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
     if (error.kind === 'permanent') return fail(error.code, `polling run ${runId}: ${error.message}`);
-    if (error.status === 429) await deps.governance.governor.penalize(error.retryAfterMs);
+    if (error.status === 429) {
+      // A GET is never under a model's cap: the rate limit (and evidence for the creates' 429s).
+      await deps.governance.inflight.limited(undefined, ctx.jobId, deps.now());
+      await deps.governance.governor.penalize(error.retryAfterMs);
+    }
     ctx.log.info({ code: error.code, status: error.status }, 'poll failed (retryable); will poll again');
   }
 

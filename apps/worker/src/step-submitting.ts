@@ -1,5 +1,6 @@
 import { isRunflowApiError, type RunflowApiError } from '@runflow-queue/runflow-client';
 import type { SubmittedJobData, SubmittingJobData } from '@runflow-queue/shared';
+import { inflightMember } from './admit-job.ts';
 import { backoffMs } from './lifecycle-config.ts';
 import { lookUpRun } from './look-up-run.ts';
 import { takeRequestSlot } from './request-slot.ts';
@@ -14,6 +15,9 @@ import { fail, next, parkUntil, type Transition } from './transition.ts';
 export function submittingStep(ctx: StepContext<SubmittingJobData>): Promise<Transition> {
   return ctx.entered ? postRun(ctx) : resolveSubmitting(ctx);
 }
+
+/** After a 429 that was the model's cap, the job asks for admission again after about this (its slot is free). */
+const CAP_RETRY_MS = 500;
 
 /** POST the run with the clientRef as client_ref, metadata.clientRef and Idempotency-Key. */
 async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition> {
@@ -39,6 +43,10 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
     return submitFailed(ctx, error);
   }
   ctx.log.info({ runId, submitMs: deps.now() - started }, 'run submitted');
+  // Evidence for telling a later 429 apart (a model's cap or the rate limit); the run exists either way.
+  await deps.governance.inflight
+    .created(data.model, inflightMember(deps.queue, jobId), deps.now())
+    .catch((error: unknown) => ctx.log.debug({ err: error }, 'could not record the accepted create'));
   // The run exists: the loop records it (job data and run index), then parks until the first poll.
   const now = deps.now();
   return parkUntil(now + deps.lifecycle.firstPollDelayMs, 'run submitted', {
@@ -93,11 +101,23 @@ async function submitFailed(ctx: StepContext<SubmittingJobData>, error: RunflowA
 }
 
 /**
- * A 429 slows the whole fleet (the governor's rate halves, and stops until Retry-After when given);
- * this job parks without burning an attempt. The guard keeps a job from looping forever.
+ * A 429 on a create is either the model's concurrency cap on Runflow (it followed the runs in flight:
+ * the cap is learned, the job waits for a slot at admission, the fleet's rate is left alone and the
+ * job's 429 budget is not spent) or the account's rate limit (the governor's rate halves, and stops
+ * until Retry-After when given). Either way the job parks without burning an attempt, back in `queued`.
+ * The guard keeps a job from looping forever on the rate limit.
  */
 async function rateLimited(ctx: StepContext<SubmittingJobData>, error: RunflowApiError): Promise<Transition> {
-  const { deps, data } = ctx;
+  const { deps, data, jobId } = ctx;
+  const verdict = await deps.governance.inflight.limited(data.model, inflightMember(deps.queue, jobId), deps.now());
+  if (verdict.kind === 'cap' && !error.retryAfterMs) {
+    const delayMs = backoffMs(CAP_RETRY_MS, 0, CAP_RETRY_MS);
+    ctx.log.info(
+      { runsInFlight: verdict.others, learnedCap: verdict.learnedCap, delayMs },
+      "Runflow refused the run: the model's concurrency cap; waiting for a slot",
+    );
+    return parkUntil(deps.now() + delayMs, 'model concurrency cap', { data: { ...data, step: 'queued' } });
+  }
   const factor = await deps.governance.governor.penalize(error.retryAfterMs);
   const count = (data.rateLimited ?? 0) + 1;
   if (count > deps.lifecycle.maxRateLimited) {

@@ -108,7 +108,12 @@ function context<D extends EditJobData>(data: D, fakes: Fakes = {}, entered = fa
         },
         release: async () => 0,
       },
-      inflight: { acquire: async () => true, release: async () => {} },
+      inflight: {
+        acquire: async () => true,
+        release: async () => {},
+        created: async () => {},
+        limited: async () => ({ kind: 'rate', others: 0, learnedCap: undefined }),
+      },
       modelCaps: {},
       rateLimitQueue: async () => {},
     },

@@ -13,6 +13,7 @@ import {
   type CallbackInbox,
   type GovernorDecision,
   type GovernorOptions,
+  InflightCaps,
   openQueue,
   RateGovernor,
   type RedisClient,
@@ -113,8 +114,8 @@ export interface WorkerCollectorOptions {
 }
 
 /**
- * Queue depth per state (what KEDA scales on), budget remaining per window, and the governor's rate
- * factor, refreshed on a timer: a scrape reads the last values and never waits on Redis.
+ * Queue depth per state (what KEDA scales on), budget remaining per window, the governor's rate
+ * factor and the per-model caps it learned, refreshed on a timer: a scrape reads the last values and never waits on Redis.
  */
 export function startWorkerCollector(options: WorkerCollectorOptions): PeriodicCollector {
   const { connection, prefix, metrics } = options;
@@ -125,6 +126,7 @@ export function startWorkerCollector(options: WorkerCollectorOptions): PeriodicC
     requestsPerSecond: options.workloads.rateLimit.requestsPerSecond,
     burst: options.workloads.rateLimit.burst,
   });
+  const caps = new InflightCaps(connection, { prefix, apiKey: options.governorKey });
   const queues = options.queues.map((name) => openQueue(connection, prefix, name, options.logger));
 
   const collector = startPeriodicCollector({
@@ -156,6 +158,10 @@ export function startWorkerCollector(options: WorkerCollectorOptions): PeriodicC
         governor.state().then((state) => {
           metrics.governorFactor.set(state.factor);
           metrics.governorPenalties.set(state.penalties);
+        }),
+        caps.learned(now).then((learned) => {
+          metrics.governorLearnedCap.reset();
+          for (const { model, cap } of learned) metrics.governorLearnedCap.set({ model }, cap);
         }),
       ]);
     },

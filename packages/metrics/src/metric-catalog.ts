@@ -112,6 +112,13 @@ export const METRIC_CATALOG = {
     help: '429 episodes that slowed the fleet since the governor was created (from Redis, shared by all workers).',
     apps: ['worker'],
   }),
+  governorLearnedCap: spec({
+    name: 'rfq_rate_governor_learned_cap',
+    type: 'gauge',
+    labelNames: ['model'],
+    help: "Runs of a model in flight at once that Runflow accepts, learned from 429s that followed the runs in flight (a model's concurrency cap, not the rate limit: it holds admissions, not the rate). No series while none is learned.",
+    apps: ['worker'],
+  }),
   queueJobs: spec({
     name: 'rfq_queue_jobs',
     type: 'gauge',

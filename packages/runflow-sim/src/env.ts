@@ -1,4 +1,4 @@
-import { mergeFaults, noFaults, type SimOptions } from './sim-options.ts';
+import { checkConcurrencyCaps, mergeFaults, noFaults, type SimOptions } from './sim-options.ts';
 import { mergePricing, tablePricing } from './sim-pricing.ts';
 
 // Configuration of the standalone simulator (src/main.ts) from the environment. zod is not a
@@ -111,6 +111,33 @@ export function parseSimEnv(env: SimEnv): SimOptions {
         `expected JSON like {"surcharges":"none","tierPriceMicroUsd":{"google/nano-banana-2/edit":{"2K":120000}}}: ${(error as Error).message}`,
       );
     }
+  }
+
+  const caps = present(env.SIM_CONCURRENCY_CAPS);
+  const capMode = present(env.SIM_CAP_MODE);
+  if (capMode !== undefined && capMode !== 'reject' && capMode !== 'queue') {
+    throw new SimEnvError('SIM_CAP_MODE', capMode, 'expected reject (429 over the cap) or queue (runs wait queued)');
+  }
+  if (caps !== undefined) {
+    const models: Record<string, number> = {};
+    for (const pair of caps.split(',')) {
+      const match = /^\s*([^=\s]+)\s*=\s*(\d+)\s*$/.exec(pair);
+      if (!match) {
+        throw new SimEnvError(
+          'SIM_CONCURRENCY_CAPS',
+          caps,
+          'expected model=cap pairs, comma-separated, e.g. google/nano-banana-pro/edit=4',
+        );
+      }
+      models[match[1]] = Number(match[2]);
+    }
+    try {
+      options.concurrencyCaps = checkConcurrencyCaps({ models, mode: capMode ?? 'reject' }, 'SIM_CONCURRENCY_CAPS');
+    } catch (error) {
+      throw new SimEnvError('SIM_CONCURRENCY_CAPS', caps, (error as Error).message);
+    }
+  } else if (capMode !== undefined) {
+    throw new SimEnvError('SIM_CAP_MODE', capMode, 'only applies with SIM_CONCURRENCY_CAPS set');
   }
 
   return options;

@@ -6,6 +6,7 @@ export { signBody } from './sign-body.ts';
 export type {
   CallbackRetryPolicy,
   CancelSpelling,
+  CapMode,
   FaultKind,
   IdempotencyMode,
   LatencyRangeMs,

@@ -1,6 +1,7 @@
 import { utcDay } from '@runflow-queue/shared';
 import type { BillingLedger } from './billing.ts';
 import type { CallbackDispatcher } from './callbacks.ts';
+import type { ConcurrencyGate } from './concurrency-gate.ts';
 import { rollFault } from './faults.ts';
 import { outputDataUri } from './images.ts';
 import type { CostBreakdown, RunRecord, RunStore } from './run-store.ts';
@@ -12,7 +13,8 @@ import { nowMs } from './timestamps.ts';
 
 // queued → running → succeeded | failed, on one timer per run. The total latency is drawn uniformly
 // from the configured range when the run is created; about a fifth of it is spent queued (waiting
-// for compute), the rest running. Billing happens at the moment a run succeeds, exactly once.
+// for compute), the rest running. Billing happens at the moment a run succeeds, exactly once. Under a
+// model's concurrency cap in queue mode, a run waits `queued` for a slot first; its latency starts then.
 
 /** Share of a run's latency spent `queued`. */
 const QUEUED_SHARE = 0.2;
@@ -23,6 +25,7 @@ export interface LifecycleDeps {
   billing: BillingLedger;
   counters: SimCounters;
   callbacks: CallbackDispatcher;
+  gate: ConcurrencyGate;
   /** Base of output URLs, known once the server listens. */
   publicUrl: () => string;
 }
@@ -35,12 +38,23 @@ export class RunLifecycle {
   }
 
   start(run: RunRecord): void {
+    this.deps.callbacks.runCreated(run);
+    this.deps.gate.admit(run, this.#dispatch);
+    if (run.timer === null) this.deps.counters.capQueued += 1;
+  }
+
+  /** Runs waiting for a slot take the slots a cap change freed. */
+  capsChanged(): void {
+    this.deps.gate.drain(undefined, this.#dispatch);
+  }
+
+  /** The run has a slot: its latency starts now. */
+  readonly #dispatch = (run: RunRecord): void => {
     const { min, max } = this.deps.config.latencyMs;
     const totalMs = min + Math.random() * (max - min);
     const queuedMs = totalMs * QUEUED_SHARE;
-    this.deps.callbacks.runCreated(run);
     run.timer = setTimeout(() => this.toRunning(run, totalMs - queuedMs), queuedMs);
-  }
+  };
 
   /** Admin cancellation: false when the run was already terminal (then nothing changes). */
   cancel(run: RunRecord): boolean {
@@ -116,6 +130,7 @@ export class RunLifecycle {
     if (run.timer) clearTimeout(run.timer);
     run.timer = null;
     this.deps.store.markTerminal(run);
+    this.deps.gate.release(run, this.#dispatch);
     this.deps.callbacks.runTerminal(run);
   }
 

@@ -11,8 +11,8 @@ import { nowMs } from './timestamps.ts';
 import { uuidV7 } from './uuid-v7.ts';
 
 // POST /v1/models/{owner}/{slug...}/runs. After auth and the rate limit (routes-v1.ts): injected
-// faults → JSON → model → body validation (422) → idempotency → credit (402) → create → 201 with the
-// run object.
+// faults → JSON → model → body validation (422) → idempotency → credit (402) → the model's concurrency
+// cap (429 in reject mode) → create → 201 with the run object.
 
 /** Runflow's documented limits on the envelope (runflow-api.md §2.1, §2.7). */
 const MAX_CLIENT_REF_CHARS = 255;
@@ -89,6 +89,18 @@ export async function handleCreateRun(
       402,
       'INSUFFICIENT_CREDIT',
       'Insufficient credit: top up your balance (see GET /v1/billing/balance)',
+    );
+  }
+
+  // A cap, not a rate limit: the same envelope as the rate limit's 429, never a Retry-After (there is no
+  // telling when a slot frees), whatever the rate-limit docs version.
+  if (ctx.gate.rejects(modelPath)) {
+    ctx.counters.capRejected += 1;
+    return sendError(
+      response,
+      429,
+      'RATE_LIMITED',
+      `Concurrency limit reached: ${ctx.gate.capOf(modelPath)} runs of ${modelPath} in flight`,
     );
   }
 

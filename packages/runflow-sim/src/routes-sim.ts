@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject, readRequestJson, safeDecode, sendError, sendJson } from './http-io.ts';
 import {
+  checkConcurrencyCaps,
   checkIdempotency,
   checkLatency,
   checkRateLimit,
@@ -24,6 +25,7 @@ const CONFIG_KEYS = [
   'rateLimitPerSecond',
   'holdCallbacks',
   'pricing',
+  'concurrencyCaps',
 ];
 
 export async function handleSimControl(
@@ -134,6 +136,11 @@ async function applyConfig(sim: Sim, request: IncomingMessage, response: ServerR
       if (typeof patch.holdCallbacks !== 'boolean') throw new RangeError('holdCallbacks must be a boolean');
       const on = patch.holdCallbacks;
       changes.push(() => sim.holdCallbacks(on));
+    }
+    if (patch.concurrencyCaps !== undefined) {
+      // null removes every cap; an object replaces them ({models, mode?}).
+      const caps = checkConcurrencyCaps(patch.concurrencyCaps);
+      changes.push(() => sim.setConcurrencyCaps(caps));
     }
   } catch (error) {
     return sendError(response, 400, 'BAD_REQUEST', (error as Error).message);

@@ -1,5 +1,6 @@
 import type { BillingLedger } from './billing.ts';
 import type { CallbackDispatcher } from './callbacks.ts';
+import type { ConcurrencyGate } from './concurrency-gate.ts';
 import type { RunLifecycle } from './lifecycle.ts';
 import type { TokenBucket } from './rate-limit.ts';
 import type { RunStore } from './run-store.ts';
@@ -16,6 +17,8 @@ export interface SimContext {
   requestLog: RequestLog;
   callbacks: CallbackDispatcher;
   lifecycle: RunLifecycle;
+  /** Per-model concurrency caps: who holds a slot, who waits for one. */
+  gate: ConcurrencyGate;
   rateLimiter: TokenBucket | null;
   /** Base of output URLs (the server's own address unless `publicUrl` was given). */
   publicUrl: () => string;

@@ -1,4 +1,6 @@
+import { isModelId, MODEL_IDS } from '@runflow-queue/shared';
 import { mergePricing, type SimPricing, tablePricing } from './sim-pricing.ts';
+
 // What can be configured, the defaults, and hand-written validation (zod is not a dependency of this
 // package). Every knob that can change at runtime is validated by the same functions, whether it
 // comes from startSim(), a Sim method, POST /_sim/config or the environment.
@@ -59,6 +61,19 @@ export interface CallbackRetryPolicy {
 export type IdempotencyMode = 'honour' | 'ignore';
 export type CancelSpelling = 'canceled' | 'cancelled';
 export type OutputShape = 'outputs' | 'image_urls';
+/**
+ * What a create over a model's concurrency cap gets (runflow-api.md §6): `reject` answers 429
+ * RATE_LIMITED without Retry-After (a cap, not a rate limit: it follows the runs in flight, not the
+ * request rate); `queue` accepts the run and keeps it `queued` until one of the model's slots frees.
+ */
+export type CapMode = 'reject' | 'queue';
+
+/** Per-model caps of runs in flight (queued-and-dispatched or running) for the account. */
+export interface ConcurrencyCaps {
+  /** Model id → most runs of it in flight at once; a model not listed is not capped. */
+  models: Record<string, number>;
+  mode: CapMode;
+}
 
 export interface SimOptions {
   /** 0 (default) picks a free port. */
@@ -92,6 +107,8 @@ export interface SimOptions {
   balanceMicroUsd?: number | null;
   /** How runs are billed (default: our price table exactly); see sim-pricing.ts. */
   pricing?: Partial<SimPricing>;
+  /** Per-model concurrency caps (default none); `mode` defaults to `reject`. */
+  concurrencyCaps?: { models: Record<string, number>; mode?: CapMode } | null;
 }
 
 /** SimOptions with every default applied; the runtime-mutable parts are changed through Sim methods. */
@@ -112,6 +129,7 @@ export interface SimConfig {
   publicUrl: string | undefined;
   balanceMicroUsd: number | null;
   pricing: SimPricing;
+  concurrencyCaps: ConcurrencyCaps | null;
 }
 
 export const DEFAULT_CALLBACK_DELAY_MS = 5000;
@@ -158,6 +176,7 @@ export function resolveOptions(options: SimOptions = {}): SimConfig {
     publicUrl: options.publicUrl === undefined ? undefined : checkPublicUrl(options.publicUrl),
     balanceMicroUsd: checkBalance(options.balanceMicroUsd),
     pricing: mergePricing(tablePricing(), options.pricing ?? {}),
+    concurrencyCaps: checkConcurrencyCaps(options.concurrencyCaps),
   };
 }
 
@@ -219,6 +238,33 @@ export function checkBalance(microUsd: unknown, label = 'balanceMicroUsd'): numb
     throw new RangeError(`${label} must be an integer number of µUSD or null, got ${JSON.stringify(microUsd)}`);
   }
   return microUsd;
+}
+
+/** null or undefined: no caps. Every model must be a known model id, every cap an integer ≥ 1. */
+export function checkConcurrencyCaps(caps: unknown, label = 'concurrencyCaps'): ConcurrencyCaps | null {
+  if (caps === undefined || caps === null) return null;
+  if (typeof caps !== 'object' || Array.isArray(caps)) {
+    throw new RangeError(`${label} must be {models: {<model id>: cap}, mode?: 'reject' | 'queue'} or null`);
+  }
+  const { models, mode, ...rest } = caps as { models?: unknown; mode?: unknown };
+  const extra = Object.keys(rest);
+  if (extra.length > 0) throw new RangeError(`${label}.${extra[0]} is not a setting; known: models, mode`);
+  if (typeof models !== 'object' || models === null || Array.isArray(models)) {
+    throw new RangeError(`${label}.models must be an object of model id → cap, got ${JSON.stringify(models)}`);
+  }
+  const checked: Record<string, number> = {};
+  for (const [model, cap] of Object.entries(models)) {
+    if (!isModelId(model)) {
+      throw new RangeError(`${label}.models: ${JSON.stringify(model)} is not a model; known: ${MODEL_IDS.join(', ')}`);
+    }
+    if (typeof cap !== 'number' || !Number.isInteger(cap) || cap < 1) {
+      throw new RangeError(
+        `${label}.models["${model}"] must be an integer ≥ 1 (runs in flight), got ${JSON.stringify(cap)}`,
+      );
+    }
+    checked[model] = cap;
+  }
+  return { models: checked, mode: checkOneOf(`${label}.mode`, mode ?? 'reject', ['reject', 'queue']) };
 }
 
 function checkCallbackRetry(policy: CallbackRetryPolicy): CallbackRetryPolicy {

@@ -2,6 +2,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BillingLedger, type SimBilling } from './billing.ts';
 import { CallbackDispatcher } from './callbacks.ts';
+import { ConcurrencyGate } from './concurrency-gate.ts';
 import { sendError } from './http-io.ts';
 import { RunLifecycle } from './lifecycle.ts';
 import { TokenBucket } from './rate-limit.ts';
@@ -12,7 +13,9 @@ import { type SimRun, toSimRun } from './run-object.ts';
 import { RunStore } from './run-store.ts';
 import { RequestLog, type SimContext } from './sim-context.ts';
 import {
+  type CapMode,
   checkBalance,
+  checkConcurrencyCaps,
   checkIdempotency,
   checkLatency,
   checkRateLimit,
@@ -37,6 +40,8 @@ export interface SimRuntimeConfig {
   rateLimitPerSecond: number | null;
   holdingCallbacks: boolean;
   pricing: SimPricing;
+  /** Per-model caps of runs in flight, and what a create over one gets; null = no caps. */
+  concurrencyCaps: { models: Record<string, number>; mode: CapMode } | null;
 }
 
 export interface Sim {
@@ -57,6 +62,11 @@ export interface Sim {
   setRateLimit(perSecond: number | undefined): void;
   /** Merges into how runs are billed from now on (see sim-pricing.ts); throws on a bad field. */
   setPricing(pricing: Partial<SimPricing>): void;
+  /**
+   * Per-model caps of runs in flight (null: none). Runs already in flight keep their slots; in queue
+   * mode, waiting runs take the slots a higher cap (or no cap) frees.
+   */
+  setConcurrencyCaps(caps: { models: Record<string, number>; mode?: CapMode } | null): void;
   /** While on, callbacks that become due are held, not sent; turning it off sends them. */
   holdCallbacks(on: boolean): void;
   /** Sends held callbacks (of one run, or all) now; resolves when each is delivered or given up. */
@@ -92,7 +102,8 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   const callbacks = new CallbackDispatcher(config, counters);
   let baseUrl = '';
   const publicUrl = () => config.publicUrl ?? baseUrl;
-  const lifecycle = new RunLifecycle({ config, store, billing, counters, callbacks, publicUrl });
+  const gate = new ConcurrencyGate(config);
+  const lifecycle = new RunLifecycle({ config, store, billing, counters, callbacks, gate, publicUrl });
   const ctx: SimContext = {
     config,
     store,
@@ -101,6 +112,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     requestLog: new RequestLog(),
     callbacks,
     lifecycle,
+    gate,
     rateLimiter: config.rateLimitPerSecond === undefined ? null : new TokenBucket(config.rateLimitPerSecond),
     publicUrl,
   };
@@ -136,6 +148,10 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
     },
     setPricing(pricing) {
       config.pricing = mergePricing(config.pricing, pricing);
+    },
+    setConcurrencyCaps(caps) {
+      config.concurrencyCaps = checkConcurrencyCaps(caps);
+      lifecycle.capsChanged();
     },
     holdCallbacks(on) {
       callbacks.setHolding(on);
@@ -186,6 +202,9 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
         rateLimitPerSecond: config.rateLimitPerSecond ?? null,
         holdingCallbacks: callbacks.isHolding,
         pricing: structuredClone(config.pricing),
+        concurrencyCaps: config.concurrencyCaps
+          ? { models: { ...config.concurrencyCaps.models }, mode: config.concurrencyCaps.mode }
+          : null,
       };
     },
     whenCallbacksSettled() {

@@ -14,6 +14,10 @@ export interface SimStats {
   faultsInjected: Record<FaultKind, number>;
   /** 429s from the rate limit itself (injected 429s count under faultsInjected). */
   rateLimited: number;
+  /** Creates refused 429 because the model was at its concurrency cap (reject mode). */
+  capRejected: number;
+  /** Runs accepted over their model's concurrency cap that waited `queued` for a slot (queue mode). */
+  capQueued: number;
   /** Creates refused 402 INSUFFICIENT_CREDIT because the balance was spent. */
   insufficientCredit: number;
   /** GETs of /v1/billing/balance, whatever they were answered. */
@@ -44,6 +48,8 @@ export function emptyCounters(): SimCounters {
     responsesByStatus: {},
     faultsInjected,
     rateLimited: 0,
+    capRejected: 0,
+    capQueued: 0,
     insufficientCredit: 0,
     balanceRequests: 0,
     callbacksDelivered: 0,

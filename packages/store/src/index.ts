@@ -20,12 +20,14 @@ export {
   promoteJob,
   type QueueErrorLog,
 } from './edit-queue.ts';
-export { InflightCaps } from './inflight-cap.ts';
+export { type AccountGovernorState, readGovernorState } from './governor-state.ts';
+export { InflightCaps, type InflightCapsOptions, type LearnedCap, type LimitedVerdict } from './inflight-cap.ts';
 export {
   bullPrefix,
   DEFAULT_PREFIX,
   governorKey,
   inflightKey,
+  learnedCapsKey,
   queueKeys,
   queuesKey,
   queueTag,
@@ -34,7 +36,13 @@ export {
 } from './keys.ts';
 export { LuaScript, type RedisClient } from './lua-script.ts';
 export { ModelIds } from './model-ids.ts';
-export { type GovernorDecision, type GovernorOptions, RateGovernor } from './rate-governor.ts';
+export {
+  apiKeyHash,
+  type GovernorDecision,
+  type GovernorOptions,
+  type GovernorState,
+  RateGovernor,
+} from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
 export { RedisLease } from './redis-lease.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';

@@ -73,6 +73,19 @@ export function inflightKey(prefix: string, model: string): string {
   return `${prefix}:{inflight}:${model}`;
 }
 
+/** Of the runs in flight for one model, the ones Runflow accepted (their create answered): member → since (ms). */
+export function acceptedRunsKey(prefix: string, model: string): string {
+  return `${prefix}:{inflight}:accepted:${model}`;
+}
+
+/**
+ * The per-model concurrency caps learned from one Runflow API key's 429s (by the key's hash). In the
+ * in-flight slot, so one script reads both the runs in flight and the caps (Redis Cluster).
+ */
+export function learnedCapsKey(prefix: string, apiKeyHash: string): string {
+  return `${prefix}:{inflight}:caps:${apiKeyHash}`;
+}
+
 /** runId → queue, for callbacks that arrive without our metadata. Global: a separate slot. */
 export function runQueueKey(prefix: string, runId: string): string {
   return `${prefix}:run-queue:${runId}`;

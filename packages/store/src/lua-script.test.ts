@@ -29,13 +29,12 @@ describe('Lua scripts', () => {
 
   it('refuses a name without a key count, and a call with the wrong number of keys, before Redis runs it', async () => {
     expect(() => new LuaScript('settle-run')).toThrow(/must end in its number of keys/);
-    const script = new LuaScript('inflight-acquire-1');
-    const key = `${uniquePrefix()}:inflight`;
-    await expect(script.run(redis, [key, `${key}:other`], ['m', 1, Date.now(), 60_000])).rejects.toThrow(
-      /takes 1 keys, was given 2/,
-    );
+    const script = new LuaScript('inflight-acquire-2');
+    const key = `${uniquePrefix()}:{inflight}:m`;
+    const args = ['q/1', 1, Date.now(), 60_000, 'm', 5_000, 600_000];
+    await expect(script.run(redis, [key], args)).rejects.toThrow(/takes 2 keys, was given 1/);
     expect(await redis.exists(key)).toBe(0);
-    expect(await script.run(redis, [key], ['m', 1, Date.now(), 60_000])).toBe(1);
+    expect(await script.run(redis, [key, `${key}:caps`], args)).toEqual([1, 1, 1]);
     await redis.del(key);
   });
 });

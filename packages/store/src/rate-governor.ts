@@ -30,7 +30,34 @@ export interface GovernorOptions {
   ceilingMargin?: number;
   /** ... and that ceiling relaxes by this fraction of the configured rate per minute (default 0.02). */
   ceilingRelaxPerMinute?: number;
+  /** Time constant of the decaying counts of requests sent and 429s, read as rates (default 1 s). */
+  rateTimeConstantMs?: number;
+  /**
+   * A new 429 episode right after a halving that cut the requests that got through to at most this
+   * share of before (default 0.75) means the 429s do not follow the rate: the halving is undone ...
+   */
+  insensitiveRatio?: number;
+  /** ... and 429s leave the rate alone this long (default 30 s). */
+  insensitiveHoldMs?: number;
   now?: () => number;
+}
+
+/** The governor's state of one account, for stats, metrics and `health`. */
+export interface GovernorState {
+  /** 1 = the configured rate; lower after 429s that were the rate limit. */
+  factor: number;
+  /** Where the factor's recovery stops (just under the rate that drew the last 429); relaxes slowly. */
+  ceiling: number;
+  /** Halvings of the rate (429 episodes that were the rate limit). */
+  penalties: number;
+  /** Halvings undone because the 429s did not follow the rate. */
+  undone: number;
+  /** Epoch ms of the last 429 episode (0 = never): the factor has been below 1 since then. */
+  penalizedAt: number;
+  /** Epoch ms until which 429s leave the rate alone (0 = not held). */
+  holdUntil: number;
+  /** Epoch ms until which nothing is sent (a Retry-After). */
+  blockedUntil: number;
 }
 
 /** Granted: send after `delayMs` (the slot is reserved). Refused: ask again after `waitMs`. */
@@ -49,8 +76,7 @@ export class RateGovernor {
 
   constructor(redis: RedisClient, options: GovernorOptions) {
     this.#redis = redis;
-    const keyHash = createHash('sha256').update(options.apiKey).digest('hex').slice(0, 16);
-    this.#key = governorKey(options.prefix, keyHash);
+    this.#key = governorKey(options.prefix, apiKeyHash(options.apiKey));
     this.#options = {
       requestsPerSecond: options.requestsPerSecond,
       burst: options.burst,
@@ -61,6 +87,9 @@ export class RateGovernor {
       penaltyGuardMs: options.penaltyGuardMs ?? 1_500,
       ceilingMargin: options.ceilingMargin ?? 0.9,
       ceilingRelaxPerMinute: options.ceilingRelaxPerMinute ?? 0.02,
+      rateTimeConstantMs: options.rateTimeConstantMs ?? 1_000,
+      insensitiveRatio: options.insensitiveRatio ?? 0.75,
+      insensitiveHoldMs: options.insensitiveHoldMs ?? 30_000,
       now: options.now ?? Date.now,
     };
   }
@@ -84,12 +113,16 @@ export class RateGovernor {
         o.recoveryPerSecond,
         o.ceilingRelaxPerMinute,
         maxDelayMs,
+        o.rateTimeConstantMs,
       ],
     )) as [number, number, number];
     return granted === 1 ? { granted: true, delayMs: ms } : { granted: false, waitMs: ms };
   }
 
-  /** Runflow answered 429: slow the whole fleet, and stop it until Retry-After when given. */
+  /**
+   * Runflow answered 429 and it is the account's rate limit (InflightCaps.limited tells a model's cap
+   * apart): slow the whole fleet, and stop it until Retry-After when given.
+   */
   async penalize(retryAfterMs: number | undefined): Promise<number> {
     const o = this.#options;
     const factor = (await penalizeScript.run(
@@ -104,22 +137,29 @@ export class RateGovernor {
         o.recoveryPerSecond,
         o.ceilingRelaxPerMinute,
         o.ceilingMargin,
+        o.rateTimeConstantMs,
+        o.insensitiveRatio,
+        o.insensitiveHoldMs,
       ],
     )) as number;
     return factor / 1000;
   }
 
-  /** Current state, for stats: the rate factor (1 = full rate) and how many slow-downs happened. */
-  async state(): Promise<{ factor: number; ceiling: number; penalties: number; blockedUntil: number }> {
-    const [factor, factorAt, penalties, blocked, ceiling, ceilingAt] = await this.#redis.hmget(
-      this.#key,
-      'factor',
-      'factor_at',
-      'penalties',
-      'blocked_until',
-      'ceiling',
-      'ceiling_at',
-    );
+  /** Current state, for stats, metrics and `health`. */
+  async state(): Promise<GovernorState> {
+    const [factor, factorAt, penalties, blocked, ceiling, ceilingAt, insensitive, penalizedAt, holdUntil] =
+      await this.#redis.hmget(
+        this.#key,
+        'factor',
+        'factor_at',
+        'penalties',
+        'blocked_until',
+        'ceiling',
+        'ceiling_at',
+        'insensitive',
+        'penalized_at',
+        'hold_until',
+      );
     const o = this.#options;
     const now = o.now();
     const relaxed = Math.min(
@@ -132,7 +172,15 @@ export class RateGovernor {
       factor: raw < 1 ? recovered : 1,
       ceiling: raw < 1 ? relaxed : 1,
       penalties: Number(penalties ?? 0),
+      undone: Number(insensitive ?? 0),
+      penalizedAt: Number(penalizedAt ?? 0),
+      holdUntil: Number(holdUntil ?? 0),
       blockedUntil: Number(blocked ?? 0),
     };
   }
+}
+
+/** The hash of a Runflow API key that names its governor and learned caps in Redis (never the key itself). */
+export function apiKeyHash(apiKey: string): string {
+  return createHash('sha256').update(apiKey).digest('hex').slice(0, 16);
 }

@@ -15,6 +15,8 @@
 --   ARGV[8] relaxation of the ceiling per minute (e.g. 0.02): the ceiling is the factor just under the
 --     one that last drew a 429; recovery stops there, and it creeps back up slowly
 --   ARGV[9] longest wait (ms) a caller accepts for a reserved slot; beyond it the request is refused
+--   ARGV[10] time constant (ms) of the decaying count of requests sent (`sent`, `sent_at`; `sent_since`
+--     is when the count last started from idle), which governor-penalize-1.lua reads as a rate
 --
 -- Output:
 --   returns {1, delay ms, rate×1000}: a slot is reserved; send the request after `delay` (0 = now).
@@ -79,5 +81,8 @@ local patience = tonumber(ARGV[9])
 if delay > patience then
   return {0, math.ceil(delay - patience), math.floor(effective * 1000)}
 end
-redis.call('HSET', key, 'tat', tat + interval, 'tat:' .. queue, qtat + qinterval)
+local tau = tonumber(ARGV[10])
+local sent = tonumber(h['sent'] or '0') * math.exp(-math.max(0, now - tonumber(h['sent_at'] or tostring(now))) / tau)
+if sent < 0.01 then redis.call('HSET', key, 'sent_since', now) end
+redis.call('HSET', key, 'tat', tat + interval, 'tat:' .. queue, qtat + qinterval, 'sent', sent + 1, 'sent_at', now)
 return {1, math.ceil(delay), math.floor(effective * 1000)}

@@ -1,0 +1,73 @@
+-- A create for a model was answered 429: a concurrency cap of that model, or the account's rate limit?
+-- A cap follows the runs in flight: the 429 came with `others` accepted runs of the model in flight, and no create
+-- of the model succeeded with that many in flight lately. Then the cap is learned (or lowered) to
+-- `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
+-- or on another model at the same time (one that was the rate limit), or one that came with fewer runs
+-- in flight than creates recently succeeded with, under the learned cap — the caller slows the fleet
+-- (governor-penalize-1.lua).
+-- The 429'd job made no run: its slot is given back (it takes one again when admitted).
+--
+-- Input:
+--   KEYS[1] in-flight hash of the model: member -> since (ms)
+--   KEYS[2] learned caps hash of the Runflow account. Per model: cap:<m> (runs), cap_at:<m> (last set,
+--     confirmed or probed, ms), since:<m> (first learned, ms), prev:<m> (the cap before the last change,
+--     '' = none), probe_wait:<m> (ms), probing:<m> (1 while a probe is out), ok:<m> / ok_at:<m> (most
+--     runs in flight a create succeeded with, and when), rejects:<m> (429s explained by the cap).
+--     Account-wide: rate_at / rate_model (last 429 that was the rate limit, and its model or '*').
+--   KEYS[3] accepted-runs hash of the model (in-flight members whose create was answered: what `others` counts)
+--   ARGV[1] member, ARGV[2] model ('*' for a GET), ARGV[3] now (ms), ARGV[4] evidence window (ms),
+--   ARGV[5] window of the successful-create record (ms), ARGV[6] first probe wait (ms), ARGV[7] longest probe wait (ms)
+--
+-- Output:
+--   returns {1 = a cap (leave the rate alone) | 0 = the rate limit, runs in flight besides this one, learned cap (0 = none)}
+--
+-- Events: none (no BullMQ events are emitted)
+local member = ARGV[1]
+local model = ARGV[2]
+local now = tonumber(ARGV[3])
+local evidence = tonumber(ARGV[4])
+local key = KEYS[2]
+
+local function rate(others, cap)
+  redis.call('HSET', key, 'rate_at', now, 'rate_model', model)
+  return {0, others, cap or 0}
+end
+
+if model == '*' then return rate(0, nil) end
+
+redis.call('HDEL', KEYS[1], member)
+redis.call('HDEL', KEYS[3], member)
+local others = redis.call('HLEN', KEYS[3])
+local v = redis.call('HMGET', key, 'rate_at', 'rate_model', 'cap:' .. model, 'ok:' .. model, 'ok_at:' .. model,
+  'probing:' .. model, 'probe_wait:' .. model)
+local cap = tonumber(v[3] or '')
+
+-- Another model (or a GET) met the rate limit just now: this is the rate limit too.
+if now - tonumber(v[1] or '0') < evidence and v[2] ~= model then return rate(others, cap) end
+if others < 1 then return rate(others, cap) end
+
+local okmax = -1
+if now - tonumber(v[5] or '0') <= tonumber(ARGV[5]) then okmax = tonumber(v[4] or '-1') end
+local probing = v[6] == '1'
+local wait = tonumber(v[7] or ARGV[6])
+if probing then wait = math.min(tonumber(ARGV[7]), wait * 2) end
+
+if okmax < others then
+  redis.call('HSET', key, 'cap:' .. model, others, 'cap_at:' .. model, now, 'prev:' .. model, v[3] or '',
+    'probing:' .. model, 0, 'probe_wait:' .. model, wait)
+  redis.call('HSETNX', key, 'since:' .. model, now)
+  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
+  return {1, others, others}
+end
+if cap and others >= cap then
+  -- At the learned cap (a create got through with as many lately: the cap moves, Runflow's count and
+  -- ours differ by a run finishing): the cap still.
+  if probing then
+    cap = math.max(1, cap - 1)
+    redis.call('HSET', key, 'cap:' .. model, cap, 'probing:' .. model, 0, 'probe_wait:' .. model, wait)
+  end
+  redis.call('HSET', key, 'cap_at:' .. model, now)
+  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
+  return {1, others, cap}
+end
+return rate(others, cap)
