@@ -24,6 +24,7 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
   const { deps, data, jobId } = ctx;
   const started = deps.now();
   let runId: string;
+  let modelId: unknown;
   try {
     const run = await deps.client.createRun(
       data.model,
@@ -37,11 +38,15 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
     );
     runId = run.id;
     // Runflow names models by uuid on its records: learnt here, so a run whose job is lost can be booked.
-    await deps.modelIds?.learn(run.model_id, data.model);
+    // Outside the create's error handling: the run exists whatever Redis answers.
+    modelId = run.model_id;
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
     return submitFailed(ctx, error);
   }
+  await deps.modelIds
+    ?.learn(modelId, data.model)
+    .catch((error: unknown) => ctx.log.debug({ err: error }, 'could not record the model id'));
   ctx.log.info({ runId, submitMs: deps.now() - started }, 'run submitted');
   // Evidence for telling a later 429 apart (a model's cap or the rate limit); the run exists either way.
   await deps.governance.inflight
