@@ -48,6 +48,7 @@ const BULL_RETENTION: Record<string, string> = {
 /** A family's retention as measured: its keys' TTL at finish, scaled back to real time. */
 function retentionOf(family: FamilyUsage | undefined): string {
   if (!family) return '';
+  if (!family.perJob) return 'bounded';
   if (family.maxTtlSeconds === undefined) return BULL_RETENTION[family.family] ?? 'bounded';
   const hours = (family.maxTtlSeconds * DIVISOR) / 3600;
   return hours >= 47 ? `${Math.round(hours / 24)} d` : `${Math.round(hours)} h`;

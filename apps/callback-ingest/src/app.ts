@@ -33,6 +33,8 @@ export interface IngestDeps {
   logger: Logger;
   /** Served at GET /metrics (default: a registry of ingest's metrics without process metrics). */
   metrics?: IngestMetrics;
+  /** Divides the retention of stored callbacks and waste markers (benchmarks; default 1). */
+  retentionDivisor?: number;
 }
 
 /**
@@ -56,9 +58,10 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
       observeCallbackReply(metrics, reply.statusCode, payload, reply.elapsedTime);
     return payload;
   });
-  const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix });
+  const { retentionDivisor } = deps;
+  const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix, retentionDivisor });
   const runIndex = new RunIndex(deps.redis, { prefix: deps.prefix });
-  const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix });
+  const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix, retentionDivisor });
   const queueNames = new Set(deps.queues);
   const queues = new Map<string, EditQueue>();
   const queueFor = (name: string): EditQueue => {

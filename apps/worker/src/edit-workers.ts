@@ -42,6 +42,8 @@ export interface EditWorkersOptions {
   lockDurationMs?: number;
   /** Steps are idempotent, so a job may stall (its worker killed) many times without failing. */
   maxStalledCount?: number;
+  /** Divides the retention of the run index and settle markers (benchmarks; default 1). */
+  retentionDivisor?: number;
   now?: () => number;
 }
 
@@ -53,9 +55,10 @@ export interface EditWorkers {
 
 export async function startEditWorkers(options: EditWorkersOptions): Promise<EditWorkers> {
   const { connection, prefix, logger } = options;
-  const inbox = new CallbackInbox(connection, { prefix });
-  const runIndex = new RunIndex(connection, { prefix });
-  const ledger = new SpendLedger(connection, { prefix });
+  const { retentionDivisor } = options;
+  const inbox = new CallbackInbox(connection, { prefix, retentionDivisor });
+  const runIndex = new RunIndex(connection, { prefix, retentionDivisor });
+  const ledger = new SpendLedger(connection, { prefix, retentionDivisor });
   const budgets = new BudgetStore(connection, { prefix });
   const inflight = new InflightCaps(connection, { prefix });
   const governor = new ObservedRateGovernor(

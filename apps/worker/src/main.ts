@@ -81,6 +81,7 @@ await bootApp({
       notifier,
       metrics,
       lockDurationMs: env.LOCK_DURATION_MS,
+      retentionDivisor: env.RETENTION_DIVISOR,
       lifecycle: {
         ...DEFAULT_LIFECYCLE,
         callbackUrl: env.CALLBACK_URL,

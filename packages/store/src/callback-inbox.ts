@@ -1,6 +1,7 @@
 import { CallbackPayload } from '@runflow-queue/shared';
 import { queueKeys } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
+import { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 
 const storeCallbackScript = new LuaScript('store-callback-3');
 
@@ -11,11 +12,11 @@ export interface InboxEntry {
 
 export interface InboxOptions {
   prefix: string;
-  /** How long a callback payload is kept (default 7 days: longer than any run deadline). */
+  /** How long a callback payload and its clientRef → runId are kept (default RETENTION_SECONDS, 24 h). */
   ttlSeconds?: number;
+  /** Divides the default retention (benchmarks: RETENTION_DIVISOR). */
+  retentionDivisor?: number;
 }
-
-const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The result inbox: verified callback payloads keyed by run id, first write wins. */
 export class CallbackInbox {
@@ -26,7 +27,8 @@ export class CallbackInbox {
   constructor(redis: RedisClient, options: InboxOptions) {
     this.#redis = redis;
     this.#prefix = options.prefix;
-    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.#ttlSeconds =
+      options.ttlSeconds ?? retentionSeconds(RETENTION_SECONDS.callbackInbox, options.retentionDivisor);
   }
 
   /** Durably stores the raw body; returns false when this run's payload was already stored. */

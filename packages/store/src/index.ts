@@ -33,6 +33,7 @@ export {
 export { LuaScript, type RedisClient } from './lua-script.ts';
 export { type GovernorDecision, type GovernorOptions, RateGovernor } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
+export { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';
 export {
   type OrphanCheck,

@@ -20,8 +20,6 @@ export function queueKeys(prefix: string, queue: string) {
     inbox: (runId: string) => `${tag}:inbox:${runId}`,
     /** clientRef → runId, written from callbacks, to adopt a run whose submit was ambiguous. */
     ref: (clientRef: string) => `${tag}:ref:${clientRef}`,
-    /** runId → jobId for runs this queue submitted. */
-    run: (runId: string) => `${tag}:run:${runId}`,
     /** Marker that a run's spend was settled (settle once per run). */
     settled: (runId: string) => `${tag}:settled:${runId}`,
     /** Spend ledger: one hash, fields `day|model|costCenter|metric`. */

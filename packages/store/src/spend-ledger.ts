@@ -2,6 +2,7 @@ import type { CompletedBy, PricedRun } from '@runflow-queue/shared';
 import { BUDGET_WINDOW_TTL_SECONDS, type Reservation } from './budget-store.ts';
 import { queueKeys, queuesKey } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
+import { retentionSeconds } from './retention.ts';
 
 const settleRunScript = new LuaScript('settle-run-5');
 
@@ -93,10 +94,13 @@ const METRIC_COLUMNS: Record<string, LedgerCount> = {
 export class SpendLedger {
   readonly #redis: RedisClient;
   readonly #prefix: string;
+  readonly #markerTtlSeconds: number;
 
-  constructor(redis: RedisClient, options: { prefix: string }) {
+  /** `retentionDivisor` divides the marker's retention (benchmarks: RETENTION_DIVISOR). */
+  constructor(redis: RedisClient, options: { prefix: string; retentionDivisor?: number }) {
     this.#redis = redis;
     this.#prefix = options.prefix;
+    this.#markerTtlSeconds = retentionSeconds(DEFAULT_MARKER_TTL_SECONDS, options.retentionDivisor);
   }
 
   /** Returns false when this run had been settled before (nothing changes). */
@@ -115,7 +119,7 @@ export class SpendLedger {
       this.#redis,
       [keys.settled(s.runId), keys.ledger, keys.reservations, keys.budgetDay(day), keys.budgetMonth(month)],
       [
-        DEFAULT_MARKER_TTL_SECONDS,
+        this.#markerTtlSeconds,
         field,
         s.outcome === 'waste' ? 'wasteRuns' : s.outcome,
         s.images,

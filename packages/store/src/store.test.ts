@@ -1,7 +1,7 @@
 import { uniquePrefix } from '@runflow-queue/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CallbackInbox, RunIndex, SpendLedger } from './index.ts';
+import { CallbackInbox, queueKeys, RETENTION_SECONDS, RunIndex, runQueueKey, SpendLedger } from './index.ts';
 
 let redis: Redis;
 beforeAll(() => {
@@ -20,8 +20,15 @@ const body = (runId: string) =>
 
 describe('callback inbox', () => {
   it('keeps the first payload and counts duplicates', async () => {
-    const inbox = new CallbackInbox(redis, { prefix: uniquePrefix() });
+    const prefix = uniquePrefix();
+    const inbox = new CallbackInbox(redis, { prefix });
     expect(await inbox.store('q1', 'run-1', 'ref-1', body('run-1'))).toBe(true);
+    // Kept as long as a job may still read them (24 h), not the week they used to be.
+    const keys = queueKeys(prefix, 'q1');
+    for (const key of [keys.inbox('run-1'), keys.ref('ref-1')]) {
+      expect(await redis.ttl(key)).toBeGreaterThan(24 * 3600 - 60);
+      expect(await redis.ttl(key)).toBeLessThanOrEqual(24 * 3600);
+    }
     expect(await inbox.store('q1', 'run-1', 'ref-1', body('run-1').replace('succeeded', 'failed'))).toBe(false);
     const entry = await inbox.read('q1', 'run-1');
     expect(entry?.payload.status).toBe('succeeded');
@@ -33,11 +40,26 @@ describe('callback inbox', () => {
 
 describe('run index', () => {
   it('finds the queue and job of a run', async () => {
-    const index = new RunIndex(redis, { prefix: uniquePrefix() });
-    await index.record('q1', 'run-9', 'job-9');
-    expect(await index.locate('run-9')).toEqual({ queue: 'q1', jobId: 'job-9' });
-    expect(await index.jobOf('q1', 'run-9')).toBe('job-9');
+    const prefix = uniquePrefix();
+    const index = new RunIndex(redis, { prefix });
+    await index.record('q1', 'run-9', 'job:with\nodd|chars');
+    expect(await index.locate('run-9')).toEqual({ queue: 'q1', jobId: 'job:with\nodd|chars' });
     expect(await index.locate('nope')).toBeUndefined();
+    // One key per run, kept 7 days (as long as a failed job that could own a late callback).
+    expect(await redis.ttl(runQueueKey(prefix, 'run-9'))).toBeGreaterThan(RETENTION_SECONDS.runIndex - 60);
+    expect(RETENTION_SECONDS.runIndex).toBe(7 * 24 * 3600);
+  });
+
+  it('still reads an entry an earlier deploy wrote as JSON', async () => {
+    const prefix = uniquePrefix();
+    await redis.set(runQueueKey(prefix, 'run-old'), JSON.stringify({ queue: 'q1', jobId: 'job-1' }));
+    expect(await new RunIndex(redis, { prefix }).locate('run-old')).toEqual({ queue: 'q1', jobId: 'job-1' });
+  });
+
+  it('divides its retention by the retention divisor (benchmarks)', async () => {
+    const prefix = uniquePrefix();
+    await new RunIndex(redis, { prefix, retentionDivisor: 3600 }).record('q1', 'run-1', 'job-1');
+    expect(await redis.ttl(runQueueKey(prefix, 'run-1'))).toBe(7 * 24);
   });
 });
 
