@@ -136,7 +136,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
           'job failed',
         );
     });
-    if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
+    if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, logger });
     workers.push(worker);
   }
   return {

@@ -1,5 +1,6 @@
 import { isRunflowApiError } from '@runflow-queue/runflow-client';
 import { isTerminalStatus, type SubmittedJobData } from '@runflow-queue/shared';
+import { noteCallbackReceived } from './callback-timing.ts';
 import { backoffMs } from './lifecycle-config.ts';
 import { takeRequestSlot } from './request-slot.ts';
 import { settleRun } from './settle-run.ts';
@@ -16,7 +17,7 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
   const entry = await deps.inbox.read(deps.queue, runId);
   if (entry) {
     const p = entry.payload;
-    return settleRun(
+    const settled = await settleRun(
       ctx,
       {
         status: p.status,
@@ -28,6 +29,8 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
       },
       'callback',
     );
+    if (settled.kind === 'complete') noteCallbackReceived(settled.result, entry.receivedAt);
+    return settled;
   }
 
   // A poll slot further out: the job simply stays parked a little longer (no queue-wide pause).

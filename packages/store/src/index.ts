@@ -15,7 +15,9 @@ export {
   abandonJob,
   type EditQueue,
   jobTraceMetadata,
+  moveToDelayedWith,
   openQueue,
+  type ParkFields,
   promoteJob,
   type QueueErrorLog,
 } from './edit-queue.ts';

@@ -38,6 +38,25 @@ describe('callback inbox', () => {
   });
 });
 
+describe('callback inbox: the job it names', () => {
+  it('is current while the job is going with this run or none yet; otherwise ingest reads the job', async () => {
+    const prefix = uniquePrefix();
+    const inbox = new CallbackInbox(redis, { prefix });
+    const jobKey = (id: string) => `${prefix}:{q1}:q1:${id}`;
+    await redis.hset(jobKey('going'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-a' }));
+    await redis.hset(jobKey('no-run'), 'data', JSON.stringify({ step: 'submitting', clientRef: 'rq_1' }));
+    await redis.hset(jobKey('other'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-b' }));
+    await redis.hset(jobKey('done'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-a' }), 'finishedOn', '1');
+    const look = async (id: string, runId: string) =>
+      (await inbox.storeFor('q1', runId, undefined, body(runId), { jobKey: jobKey(id) })).current;
+    expect(await look('going', 'run-a')).toBe(true);
+    expect(await look('no-run', 'run-c')).toBe(true);
+    expect(await look('other', 'run-d')).toBe(false);
+    expect(await look('done', 'run-e')).toBe(false);
+    expect(await look('missing', 'run-f')).toBe(false);
+  });
+});
+
 describe('run index', () => {
   it('finds the queue and job of a run', async () => {
     const prefix = uniquePrefix();
