@@ -1,5 +1,6 @@
 import type { Scenario } from '../scenario.ts';
 import { callbackLatency } from './callback-latency.ts';
+import { cluster } from './cluster.ts';
 import { governor } from './governor.ts';
 import { inflight } from './inflight.ts';
 import { parkedMemory } from './parked-memory.ts';
@@ -21,4 +22,5 @@ export const SCENARIOS: readonly Scenario[] = [
   scaling,
   parkedMemory,
   quote,
+  cluster,
 ];
