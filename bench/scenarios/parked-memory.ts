@@ -51,7 +51,7 @@ function retentionOf(family: FamilyUsage | undefined): string {
   if (!family.perJob) return 'bounded';
   if (family.maxTtlSeconds === undefined) return BULL_RETENTION[family.family] ?? 'bounded';
   const hours = (family.maxTtlSeconds * DIVISOR) / 3600;
-  return hours >= 47 ? `${Math.round(hours / 24)} d` : `${Math.round(hours)} h`;
+  return hours >= 47 ? `${Math.ceil(hours / 24 - 0.05)} d` : `${Math.ceil(hours - 0.05)} h`;
 }
 
 export const parkedMemory: Scenario = {
