@@ -84,11 +84,9 @@ export async function keyFamilies(
       const usage = byFamily.get(family) ?? { family, perJob, keys: 0, bytes: 0 };
       usage.keys += 1;
       usage.bytes += bytes;
-      // One TTL per family and SCAN batch is enough to say how long the family is kept.
-      if (usage.keys % 100 === 1) {
-        const ttl = await redis.ttl(key);
-        if (ttl > 0) usage.maxTtlSeconds = Math.max(usage.maxTtlSeconds ?? 0, ttl);
-      }
+      // The longest TTL of the family: its freshest key, i.e. the retention it was written with.
+      const ttl = await redis.ttl(key);
+      if (ttl > 0) usage.maxTtlSeconds = Math.max(usage.maxTtlSeconds ?? 0, ttl);
       byFamily.set(family, usage);
     }
   } while (cursor !== '0');
