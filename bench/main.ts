@@ -1,4 +1,4 @@
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -36,9 +36,22 @@ if (unknown.length > 0) {
 }
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/**
+ * The memory settings of the production Redis config (infra/redis/redis.conf), for a spawned
+ * redis-server: the bench measures memory as production would keep it. Durability settings stay off.
+ */
+function redisConfArgs(): string[] {
+  const conf = readFileSync(new URL('../infra/redis/redis.conf', import.meta.url), 'utf8');
+  return conf
+    .split('\n')
+    .map((line) => line.trim().split(/\s+/))
+    .filter(([name]) => name?.startsWith('hash-max-') || name?.startsWith('zset-max-') || name === 'maxmemory-policy')
+    .flatMap(([name, value]) => [`--${name}`, value]);
+}
 const machine = machineInfo();
 const logDir = mkdtempSync(join(tmpdir(), 'rfq-bench-'));
-const redis = await startRedis();
+const redis = await startRedis({ args: redisConfArgs() });
 log(`bench: redis ${redis.url} (${redis.source}); logs in ${logDir}`);
 log(`bench: ${machine.cpus} CPUs (${machine.cpuModel}), ${machine.memoryGiB} GiB, node ${machine.node}`);
 

@@ -2,6 +2,7 @@ import { percentile } from '@runflow-queue/stats';
 import { createRedis, queueKeys } from '@runflow-queue/store';
 import type { Scenario } from '../scenario.ts';
 import { startStack } from '../support/bench-stack.ts';
+import { cpuNote, cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 
 // How fast a callback becomes a completed job: jobs are parked with their runs done and callbacks
 // held; then the simulator delivers RATE callbacks per second for DURATION_S. For each job:
@@ -33,10 +34,12 @@ export const callbackLatency: Scenario = {
     try {
       stack.sim.holdCallbacks(true);
       context.log(`callback-latency: park ${JOBS} jobs, then ${RATE_PER_SECOND} callbacks/s`);
+      const cpuStart = await cpuSnapshot(stack, redis);
       await stack.enqueue(JOBS, (i) => ({
         model: 'google/nano-banana-2/edit',
         input: { prompt: `latency ${i}`, image_urls: [`https://example.com/${i}.png`] },
       }));
+      const cpuEnqueued = await cpuSnapshot(stack, redis);
       const deadline = Date.now() + 300_000;
       for (;;) {
         const counts = await stack.counts();
@@ -62,6 +65,7 @@ export const callbackLatency: Scenario = {
         if (Date.now() > deadline) throw new Error(`not all completed: ${JSON.stringify(counts)}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
       }
+      const cpu = cpuPerJob({ start: cpuStart, enqueued: cpuEnqueued, end: await cpuSnapshot(stack, redis) }, JOBS);
       const queue = stack.producer.queue(stack.queues[0]);
       const keys = queueKeys(stack.prefix, stack.queues[0]);
       const jobs = await queue.getCompleted(0, -1);
@@ -79,7 +83,7 @@ export const callbackLatency: Scenario = {
       const p99Ms = percentile(latencies, 99);
       return {
         params: { ratePerSecond: RATE_PER_SECOND, durationS: DURATION_S, jobs: JOBS, concurrency: CONCURRENCY },
-        summary: { p50Ms, p99Ms, maxMs: latencies.at(-1) ?? null, measured: latencies.length },
+        summary: { p50Ms, p99Ms, maxMs: latencies.at(-1) ?? null, measured: latencies.length, ...cpu },
         columns: [
           { key: 'metric', header: 'metric' },
           { key: 'value', header: 'value' },
@@ -94,6 +98,7 @@ export const callbackLatency: Scenario = {
         ],
         notes: [
           'Target p99 ≤ 25 ms. "received" is when ingest stored the verified payload; "completed" is BullMQ finishedOn.',
+          cpuNote('park + callbacks + complete', cpu),
         ],
         problems: latencies.length === JOBS ? [] : [`${JOBS - latencies.length} jobs without a measurable latency`],
       };

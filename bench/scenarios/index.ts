@@ -1,6 +1,7 @@
 import type { Scenario } from '../scenario.ts';
 import { callbackLatency } from './callback-latency.ts';
 import { caps } from './caps.ts';
+import { cluster } from './cluster.ts';
 import { governor } from './governor.ts';
 import { inflight } from './inflight.ts';
 import { parkedMemory } from './parked-memory.ts';
@@ -23,4 +24,5 @@ export const SCENARIOS: readonly Scenario[] = [
   scaling,
   parkedMemory,
   quote,
+  cluster,
 ];

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createRedis, type RedisClient } from '@runflow-queue/store';
 import type { Scenario } from '../scenario.ts';
 import { startStack } from '../support/bench-stack.ts';
+import { cpuNote, cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 
 // Many runs in flight on one small worker: 10,000 jobs submitted and parked (the simulator holds
 // every callback; the first poll is 10 minutes away), one worker process at concurrency 16. Measures
@@ -49,10 +50,12 @@ export const inflight: Scenario = {
       const pid = stack.workers[0].child.pid;
       context.log(`inflight: enqueue and park ${JOBS} jobs`);
       const started = performance.now();
+      const cpuStart = await cpuSnapshot(stack, redis);
       await stack.enqueue(JOBS, (i) => ({
         model: 'google/nano-banana-pro/edit',
         input: { prompt: `inflight ${i}`, image_urls: [`https://example.com/${i}.png`] },
       }));
+      const cpuEnqueued = await cpuSnapshot(stack, redis);
       let maxActive = 0;
       let peakRss = 0;
       for (;;) {
@@ -79,12 +82,19 @@ export const inflight: Scenario = {
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
       const completeS = (performance.now() - released) / 1000;
+      const cpu = cpuPerJob({ start: cpuStart, enqueued: cpuEnqueued, end: await cpuSnapshot(stack, redis) }, JOBS);
       const counts = await stack.counts();
       const redisBytesPerParkedJob = Math.round((parked - before) / JOBS);
       const workerRssMb = Math.round(peakRss);
       return {
         params: { jobs: JOBS, concurrency: CONCURRENCY },
-        summary: { workerRssMb, redisBytesPerParkedJob, maxActive, completeAllS: Math.round(completeS * 10) / 10 },
+        summary: {
+          workerRssMb,
+          redisBytesPerParkedJob,
+          maxActive,
+          completeAllS: Math.round(completeS * 10) / 10,
+          ...cpu,
+        },
         columns: [
           { key: 'metric', header: 'metric' },
           { key: 'value', header: 'value' },
@@ -104,6 +114,7 @@ export const inflight: Scenario = {
           },
           { metric: 'completed / failed', value: `${counts.completed} / ${counts.failed}`, target: '' },
         ],
+        notes: [cpuNote('park + complete', cpu)],
         problems: counts.completed === JOBS ? [] : [`${JOBS - counts.completed} jobs did not complete`],
       };
     } finally {

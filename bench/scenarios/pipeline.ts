@@ -1,9 +1,10 @@
 import type { EditRequestInput } from '@runflow-queue/shared';
+import { createRedis } from '@runflow-queue/store';
 import { type OtlpReceiver, startOtlpReceiver } from '@runflow-queue/testkit';
 import type { BenchContext, Row, Scenario } from '../scenario.ts';
 import { runBaseline } from '../support/baseline.ts';
 import { startStack, steadyJobsPerSecond, waitForJobs } from '../support/bench-stack.ts';
-import { cpuSeconds } from '../support/cpu-time.ts';
+import { type CpuPerJob, cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 
 // The cost of what the pipeline does around the paid API, against BullMQ's own speed in the same run:
 // raw BullMQ with a no-op processor vs the full pipeline (validate, govern, submit with intent, park,
@@ -53,7 +54,7 @@ export const pipeline: Scenario = {
     } finally {
       await receiver.close();
     }
-    const tracedCpu = (trial: { cpu: Row }) =>
+    const tracedCpu = (trial: { cpu: CpuPerJob }) =>
       Number(trial.cpu.workerCpuMsPerJob) + Number(trial.cpu.ingestCpuMsPerJob);
     const tracingOverheadRatio = round(Number(traced.row.jobsPerSecond) / Number(full.jobsPerSecond), 3);
     const sampledOverheadRatio = round(Number(sampled.row.jobsPerSecond) / Number(full.jobsPerSecond), 3);
@@ -95,6 +96,8 @@ export const pipeline: Scenario = {
         tracingCpuRatioSampled10: sampledCpuRatio,
         tracedWorkerCpuMsPerJob: traced.cpu.workerCpuMsPerJob,
         untracedWorkerCpuMsPerJob: cpu.workerCpuMsPerJob,
+        // CPU ms per job of every process of the untraced pipeline (workerCpuMsPerJob target ≤ 0.7).
+        ...cpu,
         tracingSampler: 'parentbased_always_on',
       },
       columns: [
@@ -106,6 +109,8 @@ export const pipeline: Scenario = {
         { key: 'pipelineVsRawRatio', header: 'vs raw' },
         { key: 'workerCpuMsPerJob', header: 'worker CPU ms/job' },
         { key: 'ingestCpuMsPerJob', header: 'ingest CPU ms/job' },
+        { key: 'redisCpuMsPerJob', header: 'Redis CPU ms/job' },
+        { key: 'totalCpuMsPerJob', header: 'all CPU ms/job' },
         { key: 'vsUntraced', header: 'vs untraced' },
       ],
       rows,
@@ -121,7 +126,7 @@ export const pipeline: Scenario = {
 
 interface PipelineTrial {
   row: Row;
-  cpu: Row;
+  cpu: CpuPerJob;
 }
 
 /** The full pipeline once: 3,000 jobs through one worker, its steady jobs/s and CPU per job by process. */
@@ -131,34 +136,24 @@ async function runPipeline(context: BenchContext, label: string, env: Record<str
     logDir: context.logDir,
     label,
     workers: 1,
-    env,
+    // BENCH_CPU_PROF=DIR: worker and ingest write a V8 CPU profile each, to DIR/<trial>-worker and DIR/<trial>-ingest.
+    env: { ...env, ...cpuProfile(`${label}-ingest`) },
     workerEnv: {
       WORKER_CONCURRENCY: String(CONCURRENCY),
       RUNFLOW_RATE_LIMIT_PER_SECOND: '10000',
       RUNFLOW_RATE_BURST: '10000',
-      ...(process.env.BENCH_CPU_PROF
-        ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_CPU_PROF}` }
-        : {}),
+      ...cpuProfile(`${label}-worker`),
     },
     sim: { latencyMs: { min: 0, max: 0 } },
   });
+  const redis = createRedis(context.redis.url);
   try {
-    const pids = {
-      worker: stack.workers[0].child.pid,
-      ingest: stack.ingest.child.pid,
-      redis: context.redis.pid,
-      bench: process.pid,
-    };
-    const before = Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, cpuSeconds(pid)]));
+    const start = await cpuSnapshot(stack, redis);
     await stack.enqueue(JOBS, request);
+    const enqueued = await cpuSnapshot(stack, redis);
     const progress = await waitForJobs(stack, JOBS, 300_000, 50);
-    // CPU milliseconds per job, per process: where the time goes (bench = simulator + producer).
-    const cpu: Row = Object.fromEntries(
-      Object.entries(pids).map(([name, pid]) => [
-        `${name}CpuMsPerJob`,
-        round(((cpuSeconds(pid) - before[name]) * 1000) / JOBS, 3),
-      ]),
-    );
+    // CPU milliseconds per job, per process: where the time goes.
+    const cpu = cpuPerJob({ start, enqueued, end: await cpuSnapshot(stack, redis) }, JOBS);
     const row: Row = {
       pipeline: 'full',
       completed: progress.final.completed,
@@ -167,11 +162,19 @@ async function runPipeline(context: BenchContext, label: string, env: Record<str
       jobsPerSecond: round(steadyJobsPerSecond(progress, JOBS), 1),
       workerCpuMsPerJob: cpu.workerCpuMsPerJob,
       ingestCpuMsPerJob: cpu.ingestCpuMsPerJob,
+      redisCpuMsPerJob: cpu.redisCpuMsPerJob,
+      totalCpuMsPerJob: cpu.totalCpuMsPerJob,
     };
     return { row, cpu };
   } finally {
+    redis.disconnect();
     await stack.close();
   }
+}
+
+function cpuProfile(name: string): Record<string, string> {
+  const dir = process.env.BENCH_CPU_PROF;
+  return dir ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${dir}/${name}` } : {};
 }
 
 function round(value: number, digits: number): number {

@@ -1,6 +1,8 @@
 import type { EditRequestInput } from '@runflow-queue/shared';
+import { createRedis } from '@runflow-queue/store';
 import type { Row, Scenario } from '../scenario.ts';
 import { startStack, steadyJobsPerSecond, waitForJobs } from '../support/bench-stack.ts';
+import { cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 
 // Horizontal scaling: the same job load against the same simulator with 1, 2 and 4 worker processes.
 // Each job holds a worker slot for one submit (a Runflow round trip) and a short finalize; it parks
@@ -42,10 +44,14 @@ export const scaling: Scenario = {
         sim: { latencyMs: RUN_LATENCY_MS, rateLimitPerSecond: RATE_LIMIT_PER_SECOND },
         runflowRttMs: RUNFLOW_RTT_MS,
       });
+      const redis = createRedis(context.redis.url);
       try {
         const started = performance.now();
+        const cpuStart = await cpuSnapshot(stack, redis);
         await stack.enqueue(JOBS, request);
+        const cpuEnqueued = await cpuSnapshot(stack, redis);
         const progress = await waitForJobs(stack, JOBS, TRIAL_TIMEOUT_MS);
+        const cpu = cpuPerJob({ start: cpuStart, enqueued: cpuEnqueued, end: await cpuSnapshot(stack, redis) }, JOBS);
         const wallS = (performance.now() - started) / 1000;
         await stack.sim.whenCallbacksSettled();
         const stats = stack.sim.stats();
@@ -61,8 +67,13 @@ export const scaling: Scenario = {
           runflowRequestsPerSecond: round((stats.createRequests + stats.getRequests) / wallS, 1),
           rateLimited429: stats.rateLimited + stats.faultsInjected.createRateLimited,
           runsCreated: stats.runsCreated,
+          workerCpuMsPerJob: cpu.workerCpuMsPerJob,
+          ingestCpuMsPerJob: cpu.ingestCpuMsPerJob,
+          redisCpuMsPerJob: cpu.redisCpuMsPerJob,
+          simulatorCpuMsPerJob: cpu.simulatorCpuMsPerJob,
         });
       } finally {
+        redis.disconnect();
         await stack.close();
       }
     }
@@ -96,6 +107,10 @@ export const scaling: Scenario = {
         { key: 'runflowRequestsPerSecond', header: 'Runflow req/s' },
         { key: 'rateLimited429', header: '429s' },
         { key: 'runsCreated', header: 'runs' },
+        { key: 'workerCpuMsPerJob', header: 'workers CPU ms/job' },
+        { key: 'ingestCpuMsPerJob', header: 'ingest' },
+        { key: 'redisCpuMsPerJob', header: 'Redis' },
+        { key: 'simulatorCpuMsPerJob', header: 'sim + proxy' },
       ],
       rows,
       problems,

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { CALLBACK_PATH } from '@runflow-queue/callback-ingest';
-import { createProducer, type EditProducer } from '@runflow-queue/producer';
+import { createProducer, DEFAULT_IDEMPOTENCY_WINDOW_MS, type EditProducer } from '@runflow-queue/producer';
 import { type LatencyRangeMs, type Sim, type SimOptions, startSim } from '@runflow-queue/runflow-sim';
 import { type AppProcess, spawnApp } from '@runflow-queue/runtime';
 import type { EditRequestInput } from '@runflow-queue/shared';
@@ -29,6 +29,11 @@ export interface StackOptions {
   runflowRttMs?: LatencyRangeMs;
   /** false → workers poll only (no CALLBACK_URL). */
   callbacks?: boolean;
+  /**
+   * Divides every retention in Redis (RETENTION_DIVISOR of worker and ingest, and the producer's
+   * finished-job ages), so that "24 h" passes in 86,400 / divisor seconds. Default 1.
+   */
+  retentionDivisor?: number;
 }
 
 export interface JobCounts {
@@ -58,12 +63,23 @@ export async function startStack(options: StackOptions): Promise<Stack> {
   const processes: AppProcess[] = [];
   let proxy: LatencyProxy | undefined;
   const sim = await startSim({ signingSecret: SECRET, ...options.sim });
-  const producer = createProducer({ redis: options.redisUrl, prefix });
+  const divisor = options.retentionDivisor ?? 1;
+  const producer = createProducer({
+    redis: options.redisUrl,
+    prefix,
+    ...(divisor > 1
+      ? {
+          idempotencyWindowMs: Math.ceil(DEFAULT_IDEMPOTENCY_WINDOW_MS / divisor),
+          keepFailedMs: Math.ceil((7 * 24 * 3600_000) / divisor),
+        }
+      : {}),
+  });
   const common = {
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: prefix,
     QUEUES: queues.join(','),
     LOG_LEVEL: 'info',
+    ...(divisor > 1 ? { RETENTION_DIVISOR: String(divisor) } : {}),
     ...options.env,
   };
   const close = async () => {

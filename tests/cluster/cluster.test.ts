@@ -1,3 +1,7 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { failureCode, type WorkloadsConfigInput } from '@runflow-queue/shared';
 import { governorKey, inflightKey, queuesKey, queueTag, runQueueKey } from '@runflow-queue/store';
 import { type StartedRedisCluster, startRedisCluster } from '@runflow-queue/testkit';
 import { Cluster } from 'ioredis';
@@ -11,6 +15,7 @@ import {
   startFleet,
   waitFor,
 } from '../support/fleet.ts';
+import { spawnWorker } from '../support/worker-process.ts';
 
 // The end-to-end flows again, on a real 3-master Redis Cluster. Every key of a queue carries the hash
 // tag `{queue}`, so BullMQ's Lua scripts and ours stay in one slot; a key that escaped the tag would
@@ -175,8 +180,151 @@ describe('on a Redis Cluster (3 masters)', () => {
     await expectLedgerEqualsBilling(f);
   });
 
-  // ── Budgets and the rate governor on Redis Cluster ──────────────────────────────────────────────
-  // Placeholder for the lead: the budget (reserve / refuse / BUDGET_EXCEEDED) and fleet-wide rate
-  // governor cases go here, using `start()` so they run against this cluster. The governor is one per
-  // API key and shared by all queues, so its keys must sit under a hash tag of their own.
+  // ── Budgets, the rate governor, in-flight caps and fairness on Redis Cluster ───────────────────
+  // The budget windows and reservations live under their queue's tag; the governor (one per API key,
+  // shared by all queues) and the in-flight caps (one per model, across queues) under tags of their
+  // own — so each script touches one slot, wherever the queues' slots are.
+
+  it('admits exactly six $0.15 runs on a $1.00 budget with four worker processes racing', async () => {
+    const f = await start({ workers: false, queues: ['budgeted'] });
+    const file = writeWorkloads({
+      rateLimit: { requestsPerSecond: 1000, burst: 1000 },
+      queues: [{ name: 'budgeted', concurrency: 8, budget: { dailyUsd: 1, policy: 'fail' } }],
+    });
+    await f.producer.enqueueEdits(
+      'budgeted',
+      Array.from({ length: 24 }, (_, i) => proEdit(`race ${i}`)),
+    );
+    const workers = Array.from({ length: 4 }, () => spawnWorker(f, { WORKLOADS_FILE: file, QUEUES: 'budgeted' }));
+    try {
+      const queue = f.producer.queue('budgeted');
+      await waitFor(
+        async () => (await queue.getCompletedCount()) + (await queue.getFailedCount()) >= 24,
+        30_000,
+        '24 finished',
+      );
+      const failed = await queue.getFailed();
+      expect(await queue.getCompletedCount()).toBe(6);
+      expect(new Set(failed.map((job) => failureCode(job.failedReason)))).toEqual(new Set(['BUDGET_EXCEEDED']));
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+    expect(f.sim.stats().runsCreated).toBe(6);
+    expect(f.sim.billing().totalMicroUsd).toBe(900_000);
+    expect(await f.ledger.totalMicroUsd(['budgeted'])).toBe(900_000);
+  });
+
+  it('holds the fleet-wide rate limit with two worker processes serving queues on different masters', async () => {
+    // Two processes beside the fleet's own workers, all on one governor: 20 req/s, burst 5. The
+    // simulator would answer 429 above 30/s; every Runflow request (create and poll) is timed there.
+    const workloads = {
+      rateLimit: { requestsPerSecond: 20, burst: 5 },
+      queues: QUEUES.map((name) => ({ name, concurrency: 8 })),
+    };
+    const f = await start({ sim: { rateLimitPerSecond: 30, latencyMs: { min: 20, max: 40 } }, workloads });
+    const file = writeWorkloads(workloads);
+    const workers = Array.from({ length: 2 }, () => spawnWorker(f, { WORKLOADS_FILE: file }));
+    try {
+      await Promise.all(workers.map((worker) => worker.waitFor('"msg":"worker started"')));
+      const started = Date.now();
+      for (const queue of QUEUES) {
+        await f.producer.enqueueEdits(
+          queue,
+          Array.from({ length: 50 }, (_, i) => nb2Edit({ prompt: `${queue} ${i}` })),
+        );
+      }
+      for (const queue of QUEUES) {
+        const q = f.producer.queue(queue);
+        await waitFor(async () => (await q.getCompletedCount()) === 50, 30_000, `${queue}: 50 completed`);
+      }
+      const times = f.sim.requestTimes().filter((t) => t >= started);
+      expect(times.length).toBeGreaterThanOrEqual(100);
+      // The busiest 1 s window: the rate plus the burst (a little slack for the clocks of 3 processes).
+      expect(maxInWindow(times, 1_000)).toBeLessThanOrEqual(20 + 5 + 2);
+      expect(f.sim.stats().rateLimited).toBe(0);
+    } finally {
+      await Promise.all(workers.map((worker) => worker.stop()));
+    }
+    await expectLedgerEqualsBilling(f);
+  });
+
+  it('keeps at most the cap of runs in flight for a model across queues on different masters', async () => {
+    const f = await start({
+      sim: { latencyMs: { min: 400, max: 400 } },
+      workloads: {
+        models: { 'google/nano-banana-pro/edit': { maxInFlight: 3 } },
+        queues: QUEUES.map((name) => ({ name, concurrency: 8 })),
+      },
+    });
+    for (const queue of QUEUES) {
+      await f.producer.enqueueEdits(
+        queue,
+        Array.from({ length: 6 }, (_, i) => proEdit(`cap ${queue} ${i}`)),
+      );
+    }
+    let maxInFlight = 0;
+    await waitFor(
+      async () => {
+        maxInFlight = Math.max(maxInFlight, f.sim.stats().inFlight);
+        let completed = 0;
+        for (const queue of QUEUES) completed += await f.producer.queue(queue).getCompletedCount();
+        return completed === 12;
+      },
+      20_000,
+      'all completed',
+    );
+    expect(maxInFlight).toBeGreaterThan(0);
+    expect(maxInFlight).toBeLessThanOrEqual(3);
+    await expectLedgerEqualsBilling(f);
+  });
+
+  it('gives a second queue its share of the rate while the first holds a backlog', async () => {
+    const f = await start({
+      sim: { latencyMs: { min: 20, max: 40 } },
+      workloads: {
+        rateLimit: { requestsPerSecond: 40, burst: 4 },
+        queues: QUEUES.map((name) => ({ name, concurrency: 8, share: 1 })),
+      },
+    });
+    await f.producer.enqueueEdits(
+      'edits',
+      Array.from({ length: 800 }, (_, i) => proEdit(`b ${i}`)),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    const started = Date.now();
+    const handles = await f.producer.enqueueEdits(
+      'thumbnails',
+      Array.from({ length: 20 }, (_, i) => proEdit(`i ${i}`)),
+    );
+    const waits = await Promise.all(
+      handles.map(async (h) => {
+        await f.producer.waitForResult('thumbnails', h.id, { timeoutMs: 20_000 });
+        return Date.now() - started;
+      }),
+    );
+    // 20 jobs at half of 40 req/s ≈ 1 s; behind the backlog it would be 800 / 40 = 20 s.
+    expect(Math.max(...waits)).toBeLessThan(5_000);
+    const backlog = await f.producer.queue('edits').getJobCounts('prioritized', 'waiting');
+    expect(backlog.prioritized + backlog.waiting).toBeGreaterThan(300);
+  });
+
+  // The holds of issue 11 (breaker, credit, pause) join here once they land: same `start()`, same cluster.
 });
+
+function writeWorkloads(config: WorkloadsConfigInput): string {
+  const path = join(mkdtempSync(join(tmpdir(), 'rfq-workloads-')), 'workloads.json');
+  writeFileSync(path, JSON.stringify(config));
+  return path;
+}
+
+/** The most timestamps in any window of `windowMs` (sorted sweep). */
+function maxInWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let max = 0;
+  let from = 0;
+  for (let to = 0; to < sorted.length; to += 1) {
+    while (sorted[to] - sorted[from] >= windowMs) from += 1;
+    max = Math.max(max, to - from + 1);
+  }
+  return max;
+}

@@ -33,6 +33,8 @@ export interface IngestDeps {
   logger: Logger;
   /** Served at GET /metrics (default: a registry of ingest's metrics without process metrics). */
   metrics?: IngestMetrics;
+  /** Divides the retention of stored callbacks and waste markers (benchmarks; default 1). */
+  retentionDivisor?: number;
 }
 
 /**
@@ -56,7 +58,8 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
       observeCallbackReply(metrics, reply.statusCode, payload, reply.elapsedTime);
     return payload;
   });
-  const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix });
+  const { retentionDivisor } = deps;
+  const inbox = new CallbackInbox(deps.redis, { prefix: deps.prefix, retentionDivisor });
   const runIndex = new RunIndex(deps.redis, { prefix: deps.prefix });
   const ledger = new SpendLedger(deps.redis, { prefix: deps.prefix });
   const queueNames = new Set(deps.queues);
@@ -110,6 +113,7 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     const payload = parsed.data;
 
     let stored: boolean;
+    let current: boolean;
     let target: Awaited<ReturnType<typeof resolveJob>>;
     try {
       target = await resolveJob(payload, queueNames, runIndex);
@@ -119,7 +123,15 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
         request.log.warn({ runId: payload.run_id }, 'callback for an unknown run');
         return reply.code(202).send({ status: 'unmatched' });
       }
-      stored = await inbox.store(target.queue, payload.run_id, target.clientRef, raw.toString('utf8'));
+      ({ stored, current } = await inbox.storeFor(
+        target.queue,
+        payload.run_id,
+        target.clientRef,
+        raw.toString('utf8'),
+        {
+          jobKey: queueFor(target.queue).toKey(target.jobId),
+        },
+      ));
     } catch (error) {
       request.log.error({ err: error, runId: payload.run_id }, 'could not persist callback');
       return sendError(reply, 'CALLBACK_STORE_FAILED', 'could not persist the callback; retry later');
@@ -132,8 +144,10 @@ export function buildApp(deps: IngestDeps): FastifyInstance {
     }
     // A run its job did not keep (an ambiguous submit's first run, a run that ended after its job) billed
     // all the same: settle it as waste. On failure answer 503: the retry redoes this, settle-once.
+    // The store script already saw the usual case — the job is going and this is its run — so the job
+    // is read only for a run it may not have kept.
     try {
-      const orphan = await settleIfOrphan(queueFor(target.queue), ledger, target.jobId, payload);
+      const orphan = current ? 'current' : await settleIfOrphan(queueFor(target.queue), ledger, target.jobId, payload);
       if (orphan === 'waste') {
         request.log.warn({ runId: payload.run_id, jobId: target.jobId }, 'run no job kept: settled as waste');
       }

@@ -31,6 +31,11 @@ export const IngestEnv = z.object({
     .positive()
     .default(1024 * 1024),
   ...serverLimitsEnv(INGEST_LIMITS),
+  /**
+   * Divides every retention this process sets in Redis (callback inbox, clientRef, run index,
+   * settle-once marker): benchmarks only, so that "24 h" passes in seconds. Leave unset (1).
+   */
+  RETENTION_DIVISOR: z.coerce.number().int().min(1).default(1),
   LOG_LEVEL: envFields.LOG_LEVEL,
 });
 export type IngestEnv = z.infer<typeof IngestEnv>;

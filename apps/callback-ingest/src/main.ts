@@ -26,6 +26,7 @@ await bootApp({
       limits: serverLimitsOf(env),
       logger,
       metrics: createIngestMetrics({ defaultMetrics: true }),
+      retentionDivisor: env.RETENTION_DIVISOR,
     });
     // Stops accepting, drains in-flight callbacks, closes its queues.
     own('http server', () => app.close());

@@ -50,6 +50,8 @@ export interface EditWorkersOptions {
    * books runs the ledger lacks, samples the balance. Unset: this process does not run it.
    */
   reconciler?: (ReconcilerOptions & { share: number }) | undefined;
+  /** Divides the retention of the run index and settle markers (benchmarks; default 1). */
+  retentionDivisor?: number;
   now?: () => number;
 }
 
@@ -62,8 +64,9 @@ export interface EditWorkers {
 
 export async function startEditWorkers(options: EditWorkersOptions): Promise<EditWorkers> {
   const { connection, prefix, logger } = options;
-  const inbox = new CallbackInbox(connection, { prefix });
-  const runIndex = new RunIndex(connection, { prefix });
+  const { retentionDivisor } = options;
+  const inbox = new CallbackInbox(connection, { prefix, retentionDivisor });
+  const runIndex = new RunIndex(connection, { prefix, retentionDivisor });
   const modelIds = new ModelIds(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
@@ -145,7 +148,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
           'job failed',
         );
     });
-    if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
+    if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, logger });
     workers.push(worker);
   }
   const reconciler =

@@ -58,6 +58,11 @@ export const WorkerEnv = z.object({
   SPEND_BALANCE_SAMPLE_MS: z.coerce.number().int().min(0).default(60_000),
   /** Port of the worker's only HTTP listener: GET /metrics (Prometheus) and GET /healthz (liveness). 0 = any free port. */
   METRICS_PORT: envFields.port(9464),
+  /**
+   * Divides every retention this process sets in Redis (callback inbox, clientRef, run index,
+   * settle-once marker): benchmarks only, so that "24 h" passes in seconds. Leave unset (1).
+   */
+  RETENTION_DIVISOR: z.coerce.number().int().min(1).default(1),
   LOG_LEVEL: envFields.LOG_LEVEL,
 });
 export type WorkerEnv = z.infer<typeof WorkerEnv>;

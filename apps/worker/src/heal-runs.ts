@@ -95,7 +95,8 @@ async function healRun(deps: ReconcileDeps, run: Run, pass: HealPass): Promise<'
     pass.foreign += 1;
     return 'done';
   }
-  const jobId = typeof meta.jobId === 'string' ? meta.jobId : await deps.runIndex.jobOf(queueName, run.id);
+  const located = typeof meta.jobId === 'string' ? undefined : await deps.runIndex.locate(run.id);
+  const jobId = typeof meta.jobId === 'string' ? meta.jobId : located?.queue === queueName ? located.jobId : undefined;
   const job = jobId ? await queue.getJob(jobId) : undefined;
   // Its job may still settle it (parked, waiting for this run, or about to adopt it): not lacking yet.
   if (job && job.finishedOn === undefined) {

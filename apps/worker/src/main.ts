@@ -91,6 +91,7 @@ await bootApp({
               balanceEveryMs: env.SPEND_BALANCE_SAMPLE_MS,
             }
           : undefined,
+      retentionDivisor: env.RETENTION_DIVISOR,
       lifecycle: {
         ...DEFAULT_LIFECYCLE,
         callbackUrl: env.CALLBACK_URL,

@@ -16,7 +16,7 @@ export interface ReconcileDeps {
   governor: Pick<RateGovernor, 'acquire' | 'penalize'>;
   ledger: SpendLedger;
   records: SpendRecords;
-  runIndex: Pick<RunIndex, 'jobOf'>;
+  runIndex: Pick<RunIndex, 'locate'>;
   modelIds: Pick<ModelIds, 'slugOf'>;
   /** The queues this fleet settles into; runs whose metadata names another are not ours. */
   queue: (name: string) => EditQueue | undefined;

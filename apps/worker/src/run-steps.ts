@@ -67,10 +67,9 @@ export async function runSteps(job: EditJob, token: string, saved: SavedData, de
           wakeAt: transition.wakeAt,
           reason: transition.reason,
         });
-        if (parkData) ctx = await save(job, deps, saved, ctx, parkData);
         if (transition.pauseQueueMs !== undefined) await deps.governance.rateLimitQueue(transition.pauseQueueMs);
-        const woke = await parkJob(job, token, ctx.data, transition.wakeAt, deps);
-        ctx.log.debug({ wakeAt: transition.wakeAt, reason: transition.reason, woke }, 'parked');
+        const woke = await park(job, token, deps, saved, ctx, parkData, transition.wakeAt);
+        ctx.log.debug({ wakeAt: transition.wakeAt, reason: transition.reason, woke, step: saved.data.step }, 'parked');
         throw PARKED;
       }
       case 'complete':
@@ -80,6 +79,34 @@ export async function runSteps(job: EditJob, token: string, saved: SavedData, de
     }
   }
   throw new Error(`job ${job.id}: more than ${MAX_TRANSITIONS_PER_WAKE} steps in one wake-up (step ${ctx.data.step})`);
+}
+
+/**
+ * Parks the job, saving its new data (when it changed) in the same script as the move. A job that
+ * enters `submitted` here (the usual path: its run was just created) is also recorded in the run index,
+ * beside the park, and moved to priority 0 (see `save`) — with the move too, not with changePriority.
+ */
+async function park(
+  job: EditJob,
+  token: string,
+  deps: EditJobDeps,
+  saved: SavedData,
+  ctx: StepContext,
+  parkData: EditJobData | undefined,
+  wakeAt: number,
+): Promise<'parked' | 'promoted'> {
+  const changed = parkData !== undefined && parkData !== saved.data ? parkData : undefined;
+  const data = changed ?? ctx.data;
+  const entersSubmitted = changed?.step === 'submitted' && ctx.data.step !== 'submitted';
+  const fields = changed ? { data: changed, ...(entersSubmitted && job.priority !== 0 ? { priority: 0 } : {}) } : {};
+  const [woke] = await Promise.all([
+    parkJob(job, token, data, wakeAt, deps, fields),
+    entersSubmitted && changed.step === 'submitted'
+      ? deps.runIndex.record(deps.queue, changed.runId, ctx.jobId)
+      : undefined,
+  ]);
+  saved.data = data;
+  return woke;
 }
 
 /**

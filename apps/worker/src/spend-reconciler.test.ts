@@ -49,7 +49,7 @@ function harness(options: { granted: boolean }) {
     },
     ledger,
     records: new SpendRecords(redis, { prefix }),
-    runIndex: { jobOf: async () => undefined },
+    runIndex: { locate: async () => undefined },
     modelIds: { slugOf: async () => undefined },
     queue: () => undefined,
     redis,

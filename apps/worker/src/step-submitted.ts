@@ -1,5 +1,6 @@
 import { isRunflowApiError } from '@runflow-queue/runflow-client';
 import { isTerminalStatus, type SubmittedJobData } from '@runflow-queue/shared';
+import { noteCallbackReceived } from './callback-timing.ts';
 import { runOwnerMismatch } from './check-run-owner.ts';
 import { backoffMs } from './lifecycle-config.ts';
 import { takeRequestSlot } from './request-slot.ts';
@@ -19,7 +20,7 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
     const p = entry.payload;
     const notOurs = runOwnerMismatch(p.metadata, { queue: deps.queue, jobId: ctx.jobId, data });
     if (notOurs) return refuseForeignRun(ctx, notOurs);
-    return settleRun(
+    const settled = await settleRun(
       ctx,
       {
         status: p.status,
@@ -31,6 +32,8 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
       },
       'callback',
     );
+    if (settled.kind === 'complete') noteCallbackReceived(settled.result, entry.receivedAt);
+    return settled;
   }
 
   // A poll slot further out: the job simply stays parked a little longer (no queue-wide pause).

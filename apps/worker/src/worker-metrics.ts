@@ -10,7 +10,6 @@ import type { RequestInfo } from '@runflow-queue/runflow-client';
 import { type EditJobData, type EditResult, failureCode, type WorkloadsConfig } from '@runflow-queue/shared';
 import {
   BudgetStore,
-  type CallbackInbox,
   type GovernorDecision,
   type GovernorOptions,
   InflightCaps,
@@ -21,6 +20,7 @@ import {
 } from '@runflow-queue/store';
 import type { Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { callbackReceivedAt } from './callback-timing.ts';
 
 // Prometheus metrics of the worker, hooked at its edges (BullMQ worker events, the Runflow client's
 // onRequest, the governor's acquire) so the job lifecycle itself carries no metrics code.
@@ -69,9 +69,9 @@ export class ObservedRateGovernor extends RateGovernor {
  */
 export function observeEditWorker(
   worker: Worker<EditJobData, EditResult>,
-  options: { queue: string; metrics: WorkerMetrics; inbox: CallbackInbox; logger: Logger },
+  options: { queue: string; metrics: WorkerMetrics; logger: Logger },
 ): void {
-  const { queue, metrics, inbox } = options;
+  const { queue, metrics } = options;
   worker.on('completed', (job, result) => {
     if (!result) return;
     const model = job.data.model;
@@ -82,14 +82,10 @@ export function observeEditWorker(
     metrics.runDuration.observe({ queue, model }, Math.max(0, t.completedAt - t.submittedAt) / 1000);
     metrics.jobDuration.observe({ queue, model }, Math.max(0, t.completedAt - t.enqueuedAt) / 1000);
     if (result.completedBy !== 'callback') return;
-    // Off the job's path (the job is already complete): when ingest stored the callback.
-    inbox.read(queue, result.runId).then(
-      (entry) => {
-        if (entry)
-          metrics.callbackToCompletion.observe({ queue }, Math.max(0, t.completedAt - entry.receivedAt) / 1000);
-      },
-      (error: unknown) => options.logger.debug({ err: error, queue, runId: result.runId }, 'callback time unknown'),
-    );
+    // When ingest stored the callback: noted by the step that read it (no second inbox read).
+    const receivedAt = callbackReceivedAt(result);
+    if (receivedAt !== undefined)
+      metrics.callbackToCompletion.observe({ queue }, Math.max(0, t.completedAt - receivedAt) / 1000);
   });
   worker.on('failed', (job, error) => {
     if (!job) return;

@@ -25,8 +25,20 @@ export const flag = z
   .default('false')
   .transform((value) => value === 'true' || value === '1');
 
+/**
+ * `redis://` / `rediss://` (one node), or `redis+cluster://host:port,host:port` / `rediss+cluster://…`
+ * (a Redis Cluster, what createRedis turns into a Cluster client): `new URL` rejects the node list.
+ */
+const REDIS_URL_PATTERN = /^(rediss?:\/\/\S+|rediss?\+cluster:\/\/[^\s,:/]+(:\d+)?(,[^\s,:/]+(:\d+)?)*)$/;
+
 export const envFields = {
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .regex(
+      REDIS_URL_PATTERN,
+      'use redis://host:port (or rediss://), or redis+cluster://host:port,host:port for a Redis Cluster',
+    )
+    .default('redis://127.0.0.1:6379'),
   REDIS_PREFIX: z.string().min(1).default('rfq'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   HOST: z.string().default('0.0.0.0'),

@@ -1,8 +1,9 @@
 import { CallbackPayload } from '@runflow-queue/shared';
 import { queueKeys } from './keys.ts';
 import { LuaScript, type RedisClient } from './lua-script.ts';
+import { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 
-const storeCallbackScript = new LuaScript('store-callback-3');
+const storeCallbackScript = new LuaScript('store-callback-4');
 
 export interface InboxEntry {
   receivedAt: number;
@@ -11,11 +12,11 @@ export interface InboxEntry {
 
 export interface InboxOptions {
   prefix: string;
-  /** How long a callback payload is kept (default 7 days: longer than any run deadline). */
+  /** How long a callback payload and its clientRef → runId are kept (default RETENTION_SECONDS, 24 h). */
   ttlSeconds?: number;
+  /** Divides the default retention (benchmarks: RETENTION_DIVISOR). */
+  retentionDivisor?: number;
 }
-
-const DEFAULT_TTL_SECONDS = 7 * 24 * 3600;
 
 /** The result inbox: verified callback payloads keyed by run id, first write wins. */
 export class CallbackInbox {
@@ -26,7 +27,8 @@ export class CallbackInbox {
   constructor(redis: RedisClient, options: InboxOptions) {
     this.#redis = redis;
     this.#prefix = options.prefix;
-    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.#ttlSeconds =
+      options.ttlSeconds ?? retentionSeconds(RETENTION_SECONDS.callbackInbox, options.retentionDivisor);
   }
 
   /** Durably stores the raw body; returns false when this run's payload was already stored. */
@@ -37,14 +39,35 @@ export class CallbackInbox {
     rawBody: string,
     receivedAt = Date.now(),
   ): Promise<boolean> {
+    return (await this.storeFor(queue, runId, clientRef, rawBody, { jobKey: undefined, receivedAt })).stored;
+  }
+
+  /**
+   * Stores the raw body (first write wins) and, in the same script, looks at the job the callback
+   * names (`jobKey`, its BullMQ hash): `current` when that job is not finished and holds this run or
+   * none yet — the usual case, where there is nothing to settle as waste and no need to read the job.
+   */
+  async storeFor(
+    queue: string,
+    runId: string,
+    clientRef: string | undefined,
+    rawBody: string,
+    options: { jobKey: string | undefined; receivedAt?: number },
+  ): Promise<{ stored: boolean; current: boolean }> {
     const keys = queueKeys(this.#prefix, queue);
-    const value = JSON.stringify({ receivedAt, body: rawBody });
-    const stored = await storeCallbackScript.run(
+    const value = JSON.stringify({ receivedAt: options.receivedAt ?? Date.now(), body: rawBody });
+    const [stored, current] = (await storeCallbackScript.run(
       this.#redis,
-      [keys.inbox(runId), clientRef ? keys.ref(clientRef) : keys.ref('-'), keys.callbacks],
+      // Without a job key, a key of the same slot that is never a hash: the look reads nothing.
+      [
+        keys.inbox(runId),
+        clientRef ? keys.ref(clientRef) : keys.ref('-'),
+        keys.callbacks,
+        options.jobKey ?? keys.ref('-'),
+      ],
       [value, this.#ttlSeconds, runId, clientRef ? '1' : '0'],
-    );
-    return stored === 1;
+    )) as [number, number];
+    return { stored: stored === 1, current: current === 1 };
   }
 
   async read(queue: string, runId: string): Promise<InboxEntry | undefined> {

@@ -59,6 +59,51 @@ export async function jobTraceMetadata(redis: RedisClient, queue: Queue, jobId: 
   return Job.optsFromJSON(raw).telemetry?.metadata;
 }
 
+/** What a park may save in the job's hash with the move itself. */
+export interface ParkFields<D> {
+  /** The job's new data (JSON in the hash's `data` field, as updateData writes it). */
+  data?: D;
+  /** The priority the job is served with when it wakes (0: before every prioritized job). */
+  priority?: number;
+}
+
+interface DelayingBackend {
+  moveToDelayed(
+    jobId: string,
+    timestamp: number,
+    delay: number,
+    token: string,
+    opts: { skipAttempt: boolean; fieldsToUpdate?: Record<string, string | number> },
+  ): Promise<unknown>;
+}
+
+/**
+ * Job.moveToDelayed that also saves the job's new data and priority in the same script: one round
+ * trip where updateData + changePriority + moveToDelayed took three, and the data can never be saved
+ * without the park (or the reverse). BullMQ's moveToDelayed-11.lua takes "optional job fields to
+ * update" (ARGV[7]) and its promote reads `priority` from the hash; Job.moveToDelayed does not expose
+ * the fields, so this calls the job's backend the way Job does. edit-queue.test.ts checks it against
+ * the installed BullMQ.
+ */
+export async function moveToDelayedWith<D, R>(
+  job: Job<D, R>,
+  wakeAt: number,
+  token: string,
+  fields: ParkFields<D>,
+): Promise<void> {
+  const fieldsToUpdate: Record<string, string | number> = {};
+  if (fields.data !== undefined) fieldsToUpdate.data = JSON.stringify(fields.data);
+  if (fields.priority !== undefined) fieldsToUpdate.priority = fields.priority;
+  if (Object.keys(fieldsToUpdate).length === 0) return job.moveToDelayed(wakeAt, token);
+  const now = Date.now();
+  const delay = Math.max(0, wakeAt - now);
+  const backend = (job as unknown as { backend: DelayingBackend }).backend;
+  await backend.moveToDelayed(job.id as string, now, delay, token, { skipAttempt: true, fieldsToUpdate });
+  job.delay = delay;
+  if (fields.data !== undefined) job.data = fields.data;
+  if (fields.priority !== undefined) job.priority = fields.priority;
+}
+
 const abandonScript = new LuaScript('abandon-job-2');
 
 /** What abandonJob found: the job's step after marking it, or why it did not. */

@@ -16,7 +16,9 @@ export {
   abandonJob,
   type EditQueue,
   jobTraceMetadata,
+  moveToDelayedWith,
   openQueue,
+  type ParkFields,
   promoteJob,
   type QueueErrorLog,
 } from './edit-queue.ts';
@@ -45,6 +47,7 @@ export {
 } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
 export { RedisLease } from './redis-lease.ts';
+export { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';
 export {
   type OrphanCheck,

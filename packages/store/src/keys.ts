@@ -20,8 +20,6 @@ export function queueKeys(prefix: string, queue: string) {
     inbox: (runId: string) => `${tag}:inbox:${runId}`,
     /** clientRef → runId, written from callbacks, to adopt a run whose submit was ambiguous. */
     ref: (clientRef: string) => `${tag}:ref:${clientRef}`,
-    /** runId → jobId for runs this queue submitted. */
-    run: (runId: string) => `${tag}:run:${runId}`,
     /** The ledger of an earlier deploy (fields `day|model|costCenter[|caller]|metric`): read, never written. */
     legacyLedger: `${tag}:ledger`,
     /** An earlier deploy's per-queue settle-once marker (8-day TTL): read, never written. */

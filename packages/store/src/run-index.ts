@@ -1,40 +1,37 @@
-import { queueKeys, runQueueKey } from './keys.ts';
+import { runQueueKey } from './keys.ts';
 import type { RedisClient } from './lua-script.ts';
-
-const DEFAULT_TTL_SECONDS = 30 * 24 * 3600;
+import { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 
 export interface RunLocation {
   queue: string;
   jobId: string;
 }
 
-/** run → job: how a callback without our metadata still finds its job. */
+/**
+ * run → queue and job: how a callback without our metadata still finds its job. One global key per
+ * run (`run-queue:<runId>`, its own Cluster slot), value `queue\njobId` — a queue name has no newline.
+ */
 export class RunIndex {
   readonly #redis: RedisClient;
   readonly #prefix: string;
   readonly #ttlSeconds: number;
 
-  constructor(redis: RedisClient, options: { prefix: string; ttlSeconds?: number }) {
+  constructor(redis: RedisClient, options: { prefix: string; ttlSeconds?: number; retentionDivisor?: number }) {
     this.#redis = redis;
     this.#prefix = options.prefix;
-    this.#ttlSeconds = options.ttlSeconds ?? DEFAULT_TTL_SECONDS;
+    this.#ttlSeconds = options.ttlSeconds ?? retentionSeconds(RETENTION_SECONDS.runIndex, options.retentionDivisor);
   }
 
   async record(queue: string, runId: string, jobId: string): Promise<void> {
-    // Two slots on Cluster (per-queue key and global key), so two commands, not one transaction:
-    // the per-queue key is the truth, the global one only routes metadata-less callbacks.
-    await Promise.all([
-      this.#redis.set(queueKeys(this.#prefix, queue).run(runId), jobId, 'EX', this.#ttlSeconds),
-      this.#redis.set(runQueueKey(this.#prefix, runId), JSON.stringify({ queue, jobId }), 'EX', this.#ttlSeconds),
-    ]);
+    await this.#redis.set(runQueueKey(this.#prefix, runId), `${queue}\n${jobId}`, 'EX', this.#ttlSeconds);
   }
 
   async locate(runId: string): Promise<RunLocation | undefined> {
     const raw = await this.#redis.get(runQueueKey(this.#prefix, runId));
-    return raw === null ? undefined : (JSON.parse(raw) as RunLocation);
-  }
-
-  async jobOf(queue: string, runId: string): Promise<string | undefined> {
-    return (await this.#redis.get(queueKeys(this.#prefix, queue).run(runId))) ?? undefined;
+    if (raw === null) return undefined;
+    // Written by an earlier deploy: JSON {queue, jobId}.
+    if (raw.startsWith('{')) return JSON.parse(raw) as RunLocation;
+    const newline = raw.indexOf('\n');
+    return { queue: raw.slice(0, newline), jobId: raw.slice(newline + 1) };
   }
 }

@@ -128,7 +128,6 @@ export type SettleOutcome = { settledNow: true; record: SpendRecord } | { settle
 export class SpendLedger {
   readonly #redis: RedisClient;
   readonly #prefix: string;
-
   constructor(redis: RedisClient, options: { prefix: string }) {
     this.#redis = redis;
     this.#prefix = options.prefix;

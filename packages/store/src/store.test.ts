@@ -1,7 +1,7 @@
 import { uniquePrefix } from '@runflow-queue/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CallbackInbox, RunIndex, SpendLedger } from './index.ts';
+import { CallbackInbox, queueKeys, RETENTION_SECONDS, RunIndex, runQueueKey, SpendLedger } from './index.ts';
 
 let redis: Redis;
 beforeAll(() => {
@@ -20,8 +20,15 @@ const body = (runId: string) =>
 
 describe('callback inbox', () => {
   it('keeps the first payload and counts duplicates', async () => {
-    const inbox = new CallbackInbox(redis, { prefix: uniquePrefix() });
+    const prefix = uniquePrefix();
+    const inbox = new CallbackInbox(redis, { prefix });
     expect(await inbox.store('q1', 'run-1', 'ref-1', body('run-1'))).toBe(true);
+    // Kept as long as a job may still read them (24 h), not the week they used to be.
+    const keys = queueKeys(prefix, 'q1');
+    for (const key of [keys.inbox('run-1'), keys.ref('ref-1')]) {
+      expect(await redis.ttl(key)).toBeGreaterThan(24 * 3600 - 60);
+      expect(await redis.ttl(key)).toBeLessThanOrEqual(24 * 3600);
+    }
     expect(await inbox.store('q1', 'run-1', 'ref-1', body('run-1').replace('succeeded', 'failed'))).toBe(false);
     const entry = await inbox.read('q1', 'run-1');
     expect(entry?.payload.status).toBe('succeeded');
@@ -31,13 +38,47 @@ describe('callback inbox', () => {
   });
 });
 
+describe('callback inbox: the job it names', () => {
+  it('is current while the job is going with this run or none yet; otherwise ingest reads the job', async () => {
+    const prefix = uniquePrefix();
+    const inbox = new CallbackInbox(redis, { prefix });
+    const jobKey = (id: string) => `${prefix}:{q1}:q1:${id}`;
+    await redis.hset(jobKey('going'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-a' }));
+    await redis.hset(jobKey('no-run'), 'data', JSON.stringify({ step: 'submitting', clientRef: 'rq_1' }));
+    await redis.hset(jobKey('other'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-b' }));
+    await redis.hset(jobKey('done'), 'data', JSON.stringify({ step: 'submitted', runId: 'run-a' }), 'finishedOn', '1');
+    const look = async (id: string, runId: string) =>
+      (await inbox.storeFor('q1', runId, undefined, body(runId), { jobKey: jobKey(id) })).current;
+    expect(await look('going', 'run-a')).toBe(true);
+    expect(await look('no-run', 'run-c')).toBe(true);
+    expect(await look('other', 'run-d')).toBe(false);
+    expect(await look('done', 'run-e')).toBe(false);
+    expect(await look('missing', 'run-f')).toBe(false);
+  });
+});
+
 describe('run index', () => {
   it('finds the queue and job of a run', async () => {
-    const index = new RunIndex(redis, { prefix: uniquePrefix() });
-    await index.record('q1', 'run-9', 'job-9');
-    expect(await index.locate('run-9')).toEqual({ queue: 'q1', jobId: 'job-9' });
-    expect(await index.jobOf('q1', 'run-9')).toBe('job-9');
+    const prefix = uniquePrefix();
+    const index = new RunIndex(redis, { prefix });
+    await index.record('q1', 'run-9', 'job:with\nodd|chars');
+    expect(await index.locate('run-9')).toEqual({ queue: 'q1', jobId: 'job:with\nodd|chars' });
     expect(await index.locate('nope')).toBeUndefined();
+    // One key per run, kept 7 days (as long as a failed job that could own a late callback).
+    expect(await redis.ttl(runQueueKey(prefix, 'run-9'))).toBeGreaterThan(RETENTION_SECONDS.runIndex - 60);
+    expect(RETENTION_SECONDS.runIndex).toBe(7 * 24 * 3600);
+  });
+
+  it('still reads an entry an earlier deploy wrote as JSON', async () => {
+    const prefix = uniquePrefix();
+    await redis.set(runQueueKey(prefix, 'run-old'), JSON.stringify({ queue: 'q1', jobId: 'job-1' }));
+    expect(await new RunIndex(redis, { prefix }).locate('run-old')).toEqual({ queue: 'q1', jobId: 'job-1' });
+  });
+
+  it('divides its retention by the retention divisor (benchmarks)', async () => {
+    const prefix = uniquePrefix();
+    await new RunIndex(redis, { prefix, retentionDivisor: 3600 }).record('q1', 'run-1', 'job-1');
+    expect(await redis.ttl(runQueueKey(prefix, 'run-1'))).toBe(7 * 24);
   });
 });
 
