@@ -45,12 +45,18 @@ const BULL_RETENTION: Record<string, string> = {
   'job lock / logs': 'while active',
 };
 
+/**
+ * Families whose expiry is not divided: spend records expire a fixed time after the end of their UTC day
+ * (EXPIREAT from the run id's day), so they are kept, and weighed, after the simulated 24 h as in life.
+ */
+const UNSCALED = new Set(['spend record = settle-once marker']);
+
 /** A family's retention as measured: its keys' TTL at finish, scaled back to real time. */
 function retentionOf(family: FamilyUsage | undefined): string {
   if (!family) return '';
   if (!family.perJob) return 'bounded';
   if (family.maxTtlSeconds === undefined) return BULL_RETENTION[family.family] ?? 'bounded';
-  const hours = (family.maxTtlSeconds * DIVISOR) / 3600;
+  const hours = (family.maxTtlSeconds * (UNSCALED.has(family.family) ? 1 : DIVISOR)) / 3600;
   return hours >= 47 ? `${Math.ceil(hours / 24 - 0.05)} d` : `${Math.ceil(hours - 0.05)} h`;
 }
 
