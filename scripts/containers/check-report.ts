@@ -30,6 +30,8 @@ export interface StackResult {
     spendCounterMicroUsd: number | undefined;
     ledgerGaugeMicroUsd: number | undefined;
     workerTargetsUp: number | undefined;
+    /** Alerting rules Prometheus loaded from infra/prometheus/alerts.yml. */
+    alertRules: number;
   };
   notStarted: Record<string, string>;
   startMs: number;

@@ -159,6 +159,9 @@ async function check(): Promise<StackResult> {
     (v) => v === before.spend,
     60_000,
   );
+  const rules = await getJson<{ data: { groups: { rules: { type: string }[] }[] } }>(`${prom}/api/v1/rules`);
+  const alertRules = rules.data.groups.flatMap((g) => g.rules).filter((r) => r.type === 'alerting').length;
+  expect(alertRules > 0, 'Prometheus loaded no alerting rules from infra/prometheus/alerts.yml');
   const workerTargetsUp = await waitFor(prom, 'count(up{job="worker"} == 1)', (v) => v === scaledTo - 1, 45_000);
   // Per-process counters: a replica's jobs after its last scrape (the SIGTERMed one) are never counted.
   const jobsTotal = await waitFor(
@@ -215,7 +218,7 @@ async function check(): Promise<StackResult> {
     simBilledMicroUsd: billing.totalMicroUsd,
     ledgerAfterRestartMicroUsd: after.spend,
     jobsAfterRestart: { found, sameState },
-    prometheus: { jobsTotal, spendCounterMicroUsd, ledgerGaugeMicroUsd, workerTargetsUp },
+    prometheus: { jobsTotal, spendCounterMicroUsd, ledgerGaugeMicroUsd, workerTargetsUp, alertRules },
     notStarted: NOT_STARTED,
     startMs,
     jobsMs,
