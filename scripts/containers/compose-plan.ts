@@ -63,6 +63,11 @@ export interface PlanOptions {
   profiles?: string[];
   /** Services left out on purpose (with the reason the caller reports). */
   exclude?: string[];
+  /**
+   * The image ID the services with `build:` run (what this run built), rather than their tag: another
+   * run on the same host may re-tag `runflow-queue:local` meanwhile.
+   */
+  builtImage?: string;
 }
 
 /** Docker's defaults where the file says nothing (30 s interval and timeout, 3 retries). */
@@ -117,7 +122,7 @@ export function planCompose(file: ComposeFile, options: PlanOptions): ComposePla
         try {
           return [key, interpolate(String(value), options.env)];
         } catch (error) {
-          throw new Error(`service ${name}, ${key}: ${(error as Error).message}`);
+          throw new Error(`service ${name}: ${(error as Error).message}`);
         }
       }),
     );
@@ -136,8 +141,9 @@ export function planCompose(file: ComposeFile, options: PlanOptions): ComposePla
     return {
       service: name,
       // What compose builds podman tags under localhost/; a pulled name resolves as docker does.
-      image:
-        service.build && !service.image.includes('/') ? `localhost/${service.image}` : fullImageName(service.image),
+      image: service.build
+        ? (options.builtImage ?? (service.image.includes('/') ? service.image : `localhost/${service.image}`))
+        : fullImageName(service.image),
       build: service.build,
       command: service.command ?? [],
       environment,

@@ -78,7 +78,7 @@ async function build(podman: Podman, image: string): Promise<number> {
   return Date.now() - buildStarted;
 }
 
-function runStackCheck(project: string, conf: string, resultPath: string): Promise<number> {
+function runStackCheck(project: string, conf: string, resultPath: string, imageId: string): Promise<number> {
   return new Promise((resolveExit, reject) => {
     const child = spawn(
       'nsenter',
@@ -98,6 +98,8 @@ function runStackCheck(project: string, conf: string, resultPath: string): Promi
         resultPath,
         '--started',
         String(started),
+        '--image',
+        imageId,
       ],
       { stdio: ['ignore', 'inherit', 'inherit'] },
     );
@@ -135,7 +137,10 @@ async function main(): Promise<number> {
 
   const image = `localhost/${compose.services.worker.image}`;
   const buildMs = await build(podman, image);
-  const imageBytes = Number((await podman(['image', 'inspect', '--format', '{{.Size}}', image])).trim());
+  const [imageId, size] = (await podman(['image', 'inspect', '--format', '{{.Id}} {{.Size}}', image]))
+    .trim()
+    .split(' ');
+  const imageBytes = Number(size);
   log(`image ${image}: ${(imageBytes / 1e6).toFixed(0)} MB, built in ${(buildMs / 1000).toFixed(1)} s`);
 
   const project = `rfqcheck${process.pid}`;
@@ -144,7 +149,7 @@ async function main(): Promise<number> {
   let exit: number;
   await createNetns(project);
   try {
-    exit = await runStackCheck(project, conf, resultPath);
+    exit = await runStackCheck(project, conf, resultPath, imageId);
   } finally {
     await removeProject(podman.inNetns(project), project);
     await deleteNetns(project);

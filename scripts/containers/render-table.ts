@@ -63,6 +63,7 @@ export function renderTable(report: CheckReport): string {
       usd(r.simBilledMicroUsd),
       mark(r.ledgerMicroUsd + r.ledgerWasteMicroUsd === r.simBilledMicroUsd),
     ],
+    ['prometheus: alerting rules loaded', String(r.prometheus.alertRules), mark(r.prometheus.alertRules > 0)],
     [
       'prometheus: worker targets up',
       String(r.prometheus.workerTargetsUp ?? 0),

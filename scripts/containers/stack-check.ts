@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { alertNames } from '../prometheus/rule-tests.ts';
 import type { StackResult } from './check-report.ts';
 import { parseDotenv, readComposeFile } from './compose-file.ts';
 import { planCompose } from './compose-plan.ts';
@@ -22,6 +23,7 @@ const { values } = parseArgs({
     jobs: { type: 'string', default: '60' },
     result: { type: 'string' },
     started: { type: 'string' },
+    image: { type: 'string' },
   },
 });
 const project = values.project!;
@@ -40,6 +42,7 @@ const plan = planCompose(readComposeFile(join(root, 'docker-compose.yml')), {
   env,
   profiles: ['observability'],
   exclude: Object.keys(NOT_STARTED),
+  builtImage: values.image,
 });
 async function check(): Promise<StackResult> {
   const stack = new ComposeStack(plan, podman, log);
@@ -161,7 +164,11 @@ async function check(): Promise<StackResult> {
   );
   const rules = await getJson<{ data: { groups: { rules: { type: string }[] }[] } }>(`${prom}/api/v1/rules`);
   const alertRules = rules.data.groups.flatMap((g) => g.rules).filter((r) => r.type === 'alerting').length;
-  expect(alertRules > 0, 'Prometheus loaded no alerting rules from infra/prometheus/alerts.yml');
+  const written = alertNames(join(root, 'infra/prometheus/alerts.yml')).length;
+  expect(
+    alertRules === written,
+    `Prometheus loaded ${alertRules} alerting rules; infra/prometheus/alerts.yml has ${written}`,
+  );
   const workerTargetsUp = await waitFor(prom, 'count(up{job="worker"} == 1)', (v) => v === scaledTo - 1, 45_000);
   // Per-process counters: a replica's jobs after its last scrape (the SIGTERMed one) are never counted.
   const jobsTotal = await waitFor(
