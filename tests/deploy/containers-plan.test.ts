@@ -34,12 +34,12 @@ describe('docker-compose.yml on podman', () => {
 
   it('runs each replica as compose would: name, network alias, grace, env from .env.example, volumes', () => {
     const args = runArgs(plan, service('worker'), 2);
-    const after = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
-    expect(after('--name')).toEqual(['rfqcheck1-worker-2']);
-    expect(after('--network-alias')).toEqual(['worker']);
-    expect(after('--stop-timeout')).toEqual(['50']);
-    expect(after('--env')).toContain('RUNFLOW_API_KEY=sim-local-key');
-    expect(after('--env')).toContain('CALLBACK_URL=http://callback-ingest:3000/v1/callbacks/runflow');
+    const valuesOf = (flag: string) => args.filter((_, i) => args[i - 1] === flag);
+    expect(valuesOf('--name')).toEqual(['rfqcheck1-worker-2']);
+    expect(valuesOf('--network-alias')).toEqual(['worker']);
+    expect(valuesOf('--stop-timeout')).toEqual(['50']);
+    expect(valuesOf('--env')).toContain('RUNFLOW_API_KEY=sim-local-key');
+    expect(valuesOf('--env')).toContain('CALLBACK_URL=http://callback-ingest:3000/v1/callbacks/runflow');
     // The image this run built, by ID, then the service's command.
     expect(args.slice(-3)).toEqual(['sha256:abc', 'node', 'apps/worker/src/main.ts']);
     const redis = runArgs(plan, service('redis'), 1);
