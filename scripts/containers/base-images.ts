@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Podman } from './podman.ts';
 import { debianMirror, debootstrap, inTree, removeTree, tarTree } from './rootfs.ts';
@@ -188,6 +197,11 @@ export async function ensureBaseImages(images: BaseImage[], ctx: BaseImageContex
       const started = Date.now();
       const key = imageKey(image, mirror);
       const tar = join(tarDir, `${slug(image.name)}-${key}.tar`);
+      // One tar per image: those of earlier keys (an older recipe, CA bundle or mirror) go.
+      for (const file of readdirSync(tarDir)) {
+        if (file.startsWith(`${slug(image.name)}-`) && join(tarDir, file) !== tar)
+          rmSync(join(tarDir, file), { force: true });
+      }
       let source: BaseImageOutcome['source'];
       if ((await keyInStorage(ctx.podman, image.name)) === key) {
         source = 'podman storage';
