@@ -147,18 +147,19 @@ async function main(): Promise<number> {
   const work = mkdtempSync(join(tmpdir(), 'rfq-containers-'));
   const resultPath = join(work, 'stack.json');
   let exit: number;
+  let stack: StackResult;
   await createNetns(project);
   try {
     exit = await runStackCheck(project, conf, resultPath, imageId);
+    if (!existsSync(resultPath)) {
+      throw new Error(`the stack check stopped (exit ${exit}) before it had a result; its error is above`);
+    }
+    stack = JSON.parse(readFileSync(resultPath, 'utf8')) as StackResult;
   } finally {
     await removeProject(podman.inNetns(project), project);
     await deleteNetns(project);
+    rmSync(work, { recursive: true, force: true });
   }
-  if (!existsSync(resultPath)) {
-    throw new Error(`the stack check stopped (exit ${exit}) before it had a result; its error is above`);
-  }
-  const stack = JSON.parse(readFileSync(resultPath, 'utf8')) as StackResult;
-  rmSync(work, { recursive: true, force: true });
   const report: CheckReport = {
     ...stack,
     ok: exit === 0 && stack.problems.length === 0,
