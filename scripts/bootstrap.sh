@@ -9,10 +9,18 @@ _rfq_pnpm_version="$(sed -n 's/.*"packageManager": *"pnpm@\([^"]*\)".*/\1/p' "$_
 
 _rfq_node_major() { node --version 2>/dev/null | sed -n 's/^v\([0-9]*\).*/\1/p'; }
 
+# `npm install --prefix DIR` reads its global config from DIR/etc/npmrc instead of the machine's (where
+# a registry mirror or a proxy's CA bundle, `cafile`, may be set): keep the machine's, read before PATH
+# changes. Without it a shell with no NODE_EXTRA_CA_CERTS behind a TLS proxy retries each request until
+# npm falls back to its cache (minutes), or fails.
+_rfq_npm_global=()
+_rfq_globalconfig="$(npm config get globalconfig 2>/dev/null || true)"
+if [ -n "$_rfq_globalconfig" ] && [ -f "$_rfq_globalconfig" ]; then _rfq_npm_global=(--globalconfig "$_rfq_globalconfig"); fi
+
 if [ "$(_rfq_node_major)" != "24" ]; then
   if [ ! -x "$_rfq_tools/node24/node_modules/.bin/node" ]; then
     echo "bootstrap: installing Node 24 from the npm registry into .tools/node24" >&2
-    npm install --silent --no-audit --no-fund --prefix "$_rfq_tools/node24" node@24 >&2 || return 1 2>/dev/null || exit 1
+    npm install --silent --no-audit --no-fund "${_rfq_npm_global[@]}" --prefix "$_rfq_tools/node24" node@24 >&2 || return 1 2>/dev/null || exit 1
   fi
   export PATH="$_rfq_tools/node24/node_modules/.bin:$PATH"
 fi
@@ -20,7 +28,7 @@ fi
 if [ "$(pnpm --version 2>/dev/null)" != "$_rfq_pnpm_version" ]; then
   if [ ! -x "$_rfq_tools/pnpm/node_modules/.bin/pnpm" ] || [ "$("$_rfq_tools/pnpm/node_modules/.bin/pnpm" --version 2>/dev/null)" != "$_rfq_pnpm_version" ]; then
     echo "bootstrap: installing pnpm $_rfq_pnpm_version into .tools/pnpm" >&2
-    npm install --silent --no-audit --no-fund --prefix "$_rfq_tools/pnpm" "pnpm@$_rfq_pnpm_version" >&2 || return 1 2>/dev/null || exit 1
+    npm install --silent --no-audit --no-fund "${_rfq_npm_global[@]}" --prefix "$_rfq_tools/pnpm" "pnpm@$_rfq_pnpm_version" >&2 || return 1 2>/dev/null || exit 1
   fi
   export PATH="$_rfq_tools/pnpm/node_modules/.bin:$PATH"
 fi
@@ -35,4 +43,4 @@ if ! command -v redis-server >/dev/null 2>&1 && [ -z "${REDIS_URL:-}" ]; then
 fi
 
 echo "bootstrap: node $(node --version), pnpm $(pnpm --version)" >&2
-unset _rfq_root _rfq_tools _rfq_pnpm_version
+unset _rfq_root _rfq_tools _rfq_pnpm_version _rfq_npm_global _rfq_globalconfig

@@ -1,27 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { parse } from 'yaml';
+import { type ComposeFile, parseCompose, parseDotenv } from '../../scripts/containers/compose-file.ts';
 
-// Reading docker-compose.yml and .env.example the way `docker compose` does, as far as the deploy
-// tests need: YAML merge keys (`<<: *app`) and `${VAR}`, `${VAR:-default}`, `${VAR:?message}`.
+// The deploy tests read docker-compose.yml and .env.example through the same reader as the container
+// check (scripts/containers/compose-file.ts), relative to the repository root.
 
-export interface ComposeService {
-  image?: string;
-  build?: { context: string; dockerfile: string };
-  command?: string[];
-  profiles?: string[];
-  environment?: Record<string, string | number>;
-  healthcheck?: { test?: string[] | string; interval?: string; disable?: boolean };
-  deploy?: { replicas?: number };
-  depends_on?: Record<string, { condition?: string; required?: boolean }>;
-  stop_grace_period?: string;
-  volumes?: string[];
-  ports?: string[];
-}
-
-export interface ComposeFile {
-  services: Record<string, ComposeService>;
-  volumes?: Record<string, unknown>;
-}
+export {
+  type ComposeFile,
+  type ComposeService,
+  durationMs,
+  interpolate,
+  referencedVariables,
+} from '../../scripts/containers/compose-file.ts';
 
 export const root = new URL('../../', import.meta.url);
 
@@ -30,41 +19,10 @@ export function readText(path: string): string {
 }
 
 export function readCompose(): ComposeFile {
-  return parse(readText('docker-compose.yml'), { merge: true }) as ComposeFile;
+  return parseCompose(readText('docker-compose.yml'));
 }
 
 /** KEY=value lines of a dotenv file (comments and blank lines skipped). */
 export function readDotenv(path: string): Record<string, string> {
-  const values: Record<string, string> = {};
-  for (const line of readText(path).split('\n')) {
-    const match = /^([A-Z][A-Z0-9_]*)=(.*)$/.exec(line.trim());
-    if (match) values[match[1]] = match[2];
-  }
-  return values;
-}
-
-const REFERENCE = /\$\{([A-Z][A-Z0-9_]*)(?:(:?[-?])([^}]*))?\}/g;
-
-/** Every variable a text interpolates. */
-export function referencedVariables(text: string): Set<string> {
-  return new Set([...text.matchAll(REFERENCE)].map((match) => match[1]));
-}
-
-/** Compose interpolation against `env`; a missing `:?` variable throws as compose would. */
-export function interpolate(value: string, env: Record<string, string>): string {
-  return value.replace(REFERENCE, (_all, name: string, operator: string | undefined, operand: string | undefined) => {
-    const set = env[name] !== undefined && env[name] !== '';
-    if (operator === ':-' || operator === '-') return set ? env[name] : (operand ?? '');
-    if ((operator === ':?' || operator === '?') && !set) throw new Error(`${name}: ${operand}`);
-    return env[name] ?? '';
-  });
-}
-
-/** "50s", "1m30s", "500ms" → milliseconds. */
-export function durationMs(value: string): number {
-  let total = 0;
-  for (const [, amount, unit] of value.matchAll(/(\d+(?:\.\d+)?)(ms|s|m|h)/g)) {
-    total += Number(amount) * { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[unit as 'ms' | 's' | 'm' | 'h'];
-  }
-  return total;
+  return parseDotenv(readText(path));
 }
