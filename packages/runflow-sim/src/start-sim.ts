@@ -4,10 +4,11 @@ import { BillingLedger, type SimBilling } from './billing.ts';
 import { CallbackDispatcher } from './callbacks.ts';
 import { sendError } from './http-io.ts';
 import { RunLifecycle } from './lifecycle.ts';
+import { checkOutageMode, type OutageMode, sendOutage, setListening } from './outage.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { handleOutput } from './routes-outputs.ts';
 import { handleSimControl } from './routes-sim.ts';
-import { handleV1 } from './routes-v1.ts';
+import { handleV1, recordMetered } from './routes-v1.ts';
 import { type SimRun, toSimRun } from './run-object.ts';
 import { RunStore } from './run-store.ts';
 import { RequestLog, type SimContext } from './sim-context.ts';
@@ -35,6 +36,7 @@ export interface SimRuntimeConfig {
   idempotency: IdempotencyMode;
   rateLimitPerSecond: number | null;
   holdingCallbacks: boolean;
+  outage: OutageMode;
 }
 
 export interface Sim {
@@ -73,6 +75,12 @@ export interface Sim {
   requestTimes(): number[];
   config(): SimRuntimeConfig;
   /**
+   * A Runflow outage: `unavailable` (every /v1 request answers 503), `refused` (the port stops
+   * accepting connections), `off` (back to normal, same port). Resolves once the port is closed or
+   * listening again.
+   */
+  setOutage(mode: OutageMode): Promise<void>;
+  /**
    * Resolves when every run with a callback_url is terminal and no callback is waiting, in flight
    * or due for a retry. Held callbacks do not count (they move only when released).
    */
@@ -102,6 +110,8 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   };
 
   let closing: Promise<void> | undefined;
+  let outage: OutageMode = 'off';
+  let port = 0;
   const sim: Sim = {
     get url() {
       return baseUrl;
@@ -178,7 +188,13 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
         idempotency: config.idempotency,
         rateLimitPerSecond: config.rateLimitPerSecond ?? null,
         holdingCallbacks: callbacks.isHolding,
+        outage,
       };
+    },
+    async setOutage(mode) {
+      outage = checkOutageMode(mode);
+      if (closing) return;
+      await setListening(server, outage !== 'refused', port, config.host);
     },
     whenCallbacksSettled() {
       return callbacks.whenSettled();
@@ -197,6 +213,10 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   async function route(pathname: string, request: http.IncomingMessage, response: http.ServerResponse) {
     if (pathname === '/v1' || pathname.startsWith('/v1/')) {
       response.once('finish', () => countResponse(counters, response.statusCode));
+      if (outage !== 'off') {
+        recordMetered(ctx, request.method ?? 'GET', pathname, true);
+        return sendOutage(response);
+      }
       return handleV1(ctx, request, response, pathname);
     }
     if (pathname.startsWith('/_sim/')) return handleSimControl(sim, request, response, pathname);
@@ -207,6 +227,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   async function closeAll(): Promise<void> {
     lifecycle.close();
     callbacks.close();
+    if (!server.listening) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -220,7 +241,8 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
       resolve();
     });
   });
-  baseUrl = `http://${urlHost(config.host)}:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  baseUrl = `http://${urlHost(config.host)}:${port}`;
   return sim;
 }
 
