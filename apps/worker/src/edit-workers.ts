@@ -15,9 +15,11 @@ import {
 import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { type HoldsConfig, HoldsMonitor } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { LifecycleHooks } from './park-job.ts';
 import { createEditProcessor } from './process-edit-job.ts';
+import { RedisTrouble } from './redis-trouble.ts';
 import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
 export interface EditWorkersOptions {
@@ -42,11 +44,15 @@ export interface EditWorkersOptions {
   lockDurationMs?: number;
   /** Steps are idempotent, so a job may stall (its worker killed) many times without failing. */
   maxStalledCount?: number;
+  /** Breaker thresholds, credit probe interval, hold refresh and recheck (default DEFAULT_HOLDS_CONFIG). */
+  holds?: HoldsConfig;
   now?: () => number;
 }
 
 export interface EditWorkers {
   workers: Worker<EditJobData, EditResult>[];
+  /** The account's holds as this process sees them (cached, refreshed every holds.refreshMs). */
+  holds: HoldsMonitor;
   /** Stops pulling, lets active jobs finish or park, closes the BullMQ connections. */
   close(): Promise<void>;
 }
@@ -69,9 +75,22 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     },
     options.metrics,
   );
+  const trouble = new RedisTrouble({ metrics: options.metrics, logger });
+  const holds = new HoldsMonitor({
+    connection,
+    prefix,
+    accountKey: options.governorKey,
+    client: options.client,
+    config: options.holds,
+    logger,
+    metrics: options.metrics,
+    trouble,
+    now: options.now,
+  });
   const served = options.workloads.queues.filter((w) => !options.queues || options.queues.includes(w.name));
   const unknown = (options.queues ?? []).filter((name) => !served.some((w) => w.name === name));
   if (unknown.length > 0) throw new Error(`queues not in the workloads config: ${unknown.join(', ')}`);
+  await holds.start();
   const workers: Worker<EditJobData, EditResult>[] = [];
   const queues: Queue[] = [];
   for (const workload of served) {
@@ -95,6 +114,9 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
         modelCaps: options.workloads.models,
         rateLimitQueue: (ms) => limiter.rateLimit(Math.max(1, Math.ceil(ms))),
       },
+      holds,
+      trouble,
+      metrics: options.metrics,
       logger,
       hooks: options.hooks,
       notifier: options.notifier,
@@ -118,7 +140,10 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       // With tracing on, each wake-up is a "process" span in the trace the job carries.
       telemetry: queueTelemetry(),
     });
-    worker.on('error', (err) => logger.error({ err, queue }, 'worker error'));
+    worker.on('error', (err) => {
+      // Redis trouble is counted (and logged once per streak) by the tracker; BullMQ backs off by itself.
+      if (!trouble.record(err, 'worker')) logger.error({ err, queue }, 'worker error');
+    });
     worker.on('failed', (job, err) => {
       if (job)
         logger.warn(
@@ -138,9 +163,11 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   }
   return {
     workers,
+    holds,
     async close() {
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));
+      await holds.stop();
     },
   };
 }

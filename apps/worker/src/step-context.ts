@@ -2,6 +2,7 @@ import type { RunflowClient } from '@runflow-queue/runflow-client';
 import type { EditJobData, WorkloadQueue } from '@runflow-queue/shared';
 import type { BudgetStore, CallbackInbox, InflightCaps, RateGovernor, SpendLedger } from '@runflow-queue/store';
 import type { Logger } from 'pino';
+import type { HoldsView } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 
 /** What keeps a queue within the account's rate limit, its budget and the models' in-flight caps. */
@@ -26,6 +27,8 @@ export interface StepDeps {
   ledger: Pick<SpendLedger, 'settle' | 'settleWaste'>;
   lifecycle: LifecycleConfig;
   governance: Governance;
+  /** The account's holds (breaker, credit, pauses), cached; unset: nothing ever holds (unit tests). */
+  holds?: HoldsView;
   now: () => number;
 }
 

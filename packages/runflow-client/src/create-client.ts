@@ -48,8 +48,18 @@ export interface RunflowClient {
    * `permanent` error), and items whose client_ref differs (a filter ignored) are dropped here.
    */
   findRunsByClientRef(clientRef: string, options?: GetRunOptions): Promise<Run[]>;
+  /** `GET /v1/health` (runflow-api.md §5: what to check on a 503): resolves when Runflow answers 2xx. */
+  checkHealth(options?: GetRunOptions): Promise<void>;
+  /** `GET /v1/billing/balance` (§2.9): the prepaid balance in whole cents. */
+  getBalance(options?: GetRunOptions): Promise<Balance>;
   /** Waits for in-flight requests, then closes every socket. Later calls fail retryable CLIENT_CLOSED. */
   close(): Promise<void>;
+}
+
+/** `{balance_cents, currency}` of GET /v1/billing/balance. */
+export interface Balance {
+  balanceCents: number;
+  currency: string;
 }
 
 type ParseResult<T> =
@@ -69,6 +79,20 @@ function parseRunPage(value: unknown): ParseResult<Run[]> {
     }),
   };
 }
+
+function parseBalance(value: unknown): ParseResult<Balance> {
+  const body = value as { balance_cents?: unknown; currency?: unknown } | null;
+  if (typeof body?.balance_cents !== 'number' || !Number.isFinite(body.balance_cents)) {
+    return { success: false, error: { issues: [{ path: ['balance_cents'], message: 'not a number' }] } };
+  }
+  return {
+    success: true,
+    data: { balanceCents: body.balance_cents, currency: typeof body.currency === 'string' ? body.currency : 'USD' },
+  };
+}
+
+/** Any JSON body will do: a 2xx is the answer. */
+const parseAnything = (): ParseResult<undefined> => ({ success: true, data: undefined });
 
 interface Attempt {
   endpoint: RunflowEndpoint;
@@ -187,7 +211,12 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
     }
     const parsed = parse(json.value);
     if (!parsed.success) {
-      const what = attempt.endpoint === 'findRuns' ? 'a page of runs' : 'a run object';
+      const what =
+        attempt.endpoint === 'findRuns'
+          ? 'a page of runs'
+          : attempt.endpoint === 'getBalance'
+            ? 'a balance'
+            : 'a run object';
       const reason = `the body is not ${what} (${describeIssues(parsed.error)})`;
       return { error: classifyInvalidSuccess({ ...ctx, status: response.status, reason }) };
     }
@@ -280,6 +309,32 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
         return rejectInvalid(attempt, 'clientRef must be 1–255 word characters, dots, colons or dashes');
       }
       return execute(attempt, parseRunPage).then((runs) => runs.filter((run) => run.client_ref === clientRef));
+    },
+
+    async checkHealth(runOptions = {}) {
+      await execute(
+        {
+          endpoint: 'health',
+          method: 'GET',
+          path: `${pathPrefix}/v1/health`,
+          headers: commonHeaders,
+          signal: runOptions.signal,
+        },
+        parseAnything,
+      );
+    },
+
+    getBalance(runOptions = {}) {
+      return execute(
+        {
+          endpoint: 'getBalance',
+          method: 'GET',
+          path: `${pathPrefix}/v1/billing/balance`,
+          headers: commonHeaders,
+          signal: runOptions.signal,
+        },
+        parseBalance,
+      );
     },
 
     close() {

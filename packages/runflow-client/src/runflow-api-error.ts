@@ -1,5 +1,8 @@
-/** The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit). */
-export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns';
+/**
+ * The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit; health and
+ * getBalance: only to probe whether a hold — the breaker, the credit hold — can lift).
+ */
+export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns' | 'health' | 'getBalance';
 
 /**
  * What the caller may do next:

@@ -1,4 +1,17 @@
 export {
+  AccountHolds,
+  type AccountHoldsOptions,
+  accountHash,
+  type BreakerPolicy,
+  type BreakerState,
+  type CreditState,
+  DEFAULT_BREAKER_POLICY,
+  type HoldsSnapshot,
+  type PauseHold,
+  parseHolds,
+  submitHoldOf,
+} from './account-holds.ts';
+export {
   BUDGET_WINDOW_TTL_SECONDS,
   type BudgetStatus,
   BudgetStore,
@@ -24,6 +37,7 @@ export {
   bullPrefix,
   DEFAULT_PREFIX,
   governorKey,
+  holdsKey,
   inflightKey,
   queueKeys,
   queuesKey,
@@ -33,6 +47,7 @@ export {
 export { LuaScript, type RedisClient } from './lua-script.ts';
 export { type GovernorDecision, type GovernorOptions, RateGovernor } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
+export { isConnectionError, isRefusedWrite, redisTroubleKind } from './redis-trouble.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';
 export {
   type OrphanCheck,

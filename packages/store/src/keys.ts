@@ -41,6 +41,14 @@ export function governorKey(prefix: string, apiKeyHash: string): string {
   return `${prefix}:{governor}:${apiKeyHash}`;
 }
 
+/**
+ * The holds of one Runflow account (breaker, credit hold, operators' pauses), by the same hash of the
+ * account key as its governor. No TTL: a pause outlives restarts until it is resumed.
+ */
+export function holdsKey(prefix: string, accountHash: string): string {
+  return `${prefix}:{holds}:${accountHash}`;
+}
+
 /** Runs in flight on Runflow for one model, across queues. */
 export function inflightKey(prefix: string, model: string): string {
   return `${prefix}:{inflight}:${model}`;

@@ -1,0 +1,58 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { WorkerMetrics } from '@runflow-queue/metrics';
+import type { EditJobData } from '@runflow-queue/shared';
+import { redisTroubleKind } from '@runflow-queue/store';
+import type { Logger } from 'pino';
+import type { EditJob } from './park-job.ts';
+import type { RedisTrouble } from './redis-trouble.ts';
+import { PARKED } from './run-steps.ts';
+
+/** In-process tries to park while Redis refuses writes, before leaving the job to BullMQ's stalled check. */
+const MAX_PARK_TRIES = 5;
+
+/**
+ * Invariant 9: an error that is not the job's own — Redis trouble at any step, or any unexpected
+ * error once a run may exist (step `submitting` or `submitted`) — never uses an attempt: the job may
+ * have a paid run, and giving it up would lose that run's outcome (and a retry could pay twice).
+ */
+export function isTroubleNotTheJobs(error: unknown, data: Pick<EditJobData, 'step'> | undefined): boolean {
+  if (redisTroubleKind(error) !== undefined) return true;
+  return data?.step === 'submitting' || data?.step === 'submitted';
+}
+
+/**
+ * Parks the job (moveToDelayed, no attempt used) for the trouble's backoff, and resolves the signal
+ * the processor throws. While Redis refuses the move too, waits and tries again a few times; if it
+ * still cannot, the job stays active until its lock lapses and BullMQ's stalled check puts it back
+ * (stalls are not attempts) — never failed.
+ */
+export async function parkAfterTrouble(
+  job: EditJob,
+  token: string,
+  error: unknown,
+  deps: { queue: string; trouble: RedisTrouble; logger: Logger; metrics?: WorkerMetrics; now: () => number },
+): Promise<Error> {
+  const data = job.data as Partial<EditJobData>;
+  const reason = redisTroubleKind(error) ? 'redis' : 'unexpected';
+  deps.trouble.record(error, 'job');
+  deps.metrics?.infraRetries.inc({ queue: deps.queue, step: data.step ?? 'queued', reason });
+  const log = deps.logger.child({ queue: deps.queue, jobId: job.id, runId: data.runId, model: data.model });
+  if (reason === 'unexpected') log.error({ err: error }, 'unexpected error on a job that may have a run; retrying it');
+  for (let tries = 0; tries < MAX_PARK_TRIES; tries += 1) {
+    const delayMs = deps.trouble.backoffMs();
+    try {
+      await job.moveToDelayed(deps.now() + delayMs, token);
+      log.debug({ delayMs, reason }, "parked after an error that is not the job's own");
+      return PARKED;
+    } catch (moveError) {
+      if (!deps.trouble.record(moveError, 'park')) {
+        // Not Redis trouble: most likely the lock is gone (another worker has the job). Nothing to do.
+        log.debug({ err: moveError }, 'could not park the job after trouble; leaving it to BullMQ');
+        return PARKED;
+      }
+      await sleep(delayMs);
+    }
+  }
+  log.warn("Redis kept refusing to park the job; BullMQ's stalled check will put it back");
+  return PARKED;
+}
