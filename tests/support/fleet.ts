@@ -9,6 +9,7 @@ import { uniquePrefix } from '@runflow-queue/testkit';
 import {
   DEFAULT_LIFECYCLE,
   type EditWorkers,
+  type HoldsConfig,
   type LifecycleConfig,
   type LifecycleHooks,
   startEditWorkers,
@@ -35,6 +36,10 @@ export interface FleetOptions {
   workloads?: WorkloadsConfigInput;
   /** Redis to run on (default: the run's standalone Redis); `redis+cluster://…` for a Redis Cluster. */
   redisUrl?: string;
+  /** Breaker, credit probe and hold timing (default: the worker's defaults). */
+  holds?: HoldsConfig;
+  /** BullMQ lock (default 30 s): a job left active by Redis trouble is retaken after about this. */
+  lockDurationMs?: number;
 }
 
 /** A whole pipeline over real sockets: simulator, callback-ingest, workers, producer, one Redis prefix. */
@@ -91,6 +96,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           client,
           logger: quietLogger,
           hooks: options.hooks,
+          holds: options.holds,
+          lockDurationMs: options.lockDurationMs,
           lifecycle: {
             ...DEFAULT_LIFECYCLE,
             callbackUrl: options.callbacks === false ? undefined : `${ingestUrl}${CALLBACK_PATH}`,

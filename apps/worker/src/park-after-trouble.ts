@@ -7,8 +7,10 @@ import type { EditJob } from './park-job.ts';
 import type { RedisTrouble } from './redis-trouble.ts';
 import { PARKED } from './run-steps.ts';
 
-/** In-process tries to park while Redis refuses writes, before leaving the job to BullMQ's stalled check. */
+/** In-process tries to park while Redis refuses writes (250 ms, doubling: about 8 s in all), before
+ * leaving the job to BullMQ's stalled check. */
 const MAX_PARK_TRIES = 5;
+const PARK_RETRY_MS = 250;
 
 /**
  * Invariant 9: an error that is not the job's own — Redis trouble at any step, or any unexpected
@@ -50,7 +52,7 @@ export async function parkAfterTrouble(
         log.debug({ err: moveError }, 'could not park the job after trouble; leaving it to BullMQ');
         return PARKED;
       }
-      await sleep(delayMs);
+      await sleep(PARK_RETRY_MS * 2 ** tries);
     }
   }
   log.warn("Redis kept refusing to park the job; BullMQ's stalled check will put it back");

@@ -7,7 +7,7 @@ import { failJob } from './job-failure.ts';
 import { isTroubleNotTheJobs, parkAfterTrouble } from './park-after-trouble.ts';
 import type { EditJob } from './park-job.ts';
 import type { RedisTrouble } from './redis-trouble.ts';
-import { type EditJobDeps, jobLogger, runSteps, type SavedData } from './run-steps.ts';
+import { type EditJobDeps, jobLogger, PARKED, runSteps, type SavedData } from './run-steps.ts';
 
 /** Re-validates job data on dequeue: Redis may hold jobs written by an earlier deploy. */
 export function revalidate(job: EditJob): EditJobData {
@@ -53,10 +53,12 @@ export function createEditProcessor(
     try {
       saved = { data: revalidate(job) };
       const result = await runSteps(job, token ?? '', saved, deps);
+      deps.trouble.clear();
       await releaseHolds(deps, job, saved.data);
       await deps.notifier?.editFinished(deps.queue, job, { result });
       return result;
     } catch (error) {
+      if (error === PARKED) deps.trouble.clear();
       if (error instanceof DelayedError) throw error;
       // Invariant 9: Redis trouble, or any unexpected error once a run may exist, parks and retries the
       // job without using an attempt (attempts are for the job's own errors before it has a run).

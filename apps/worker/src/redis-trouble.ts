@@ -3,7 +3,7 @@ import { redisTroubleKind } from '@runflow-queue/store';
 import type { Logger } from 'pino';
 import { backoffMs } from './lifecycle-config.ts';
 
-/** Backoff after Redis trouble: from 1 s, doubling per error in a row, capped at 30 s. */
+/** Backoff after Redis trouble: as long as the trouble has lasted so far, from 1 s, capped at 30 s. */
 const BASE_MS = 1_000;
 const CAP_MS = 30_000;
 /** An error older than this no longer counts toward the streak. */
@@ -11,14 +11,16 @@ const QUIET_MS = 60_000;
 
 /**
  * Redis trouble as this worker process meets it (OOM, READONLY, connection lost, timeouts): counted
- * by kind, logged at most once per streak, and turned into a backoff that grows while it lasts — every
- * job that meets it parks for that long instead of using an attempt.
+ * by kind, logged once per streak, and turned into a backoff that grows while it lasts — every job
+ * that meets it parks for that long instead of using an attempt. A job's work that goes through again
+ * ends the streak.
  */
 export class RedisTrouble {
   readonly #metrics: WorkerMetrics | undefined;
   readonly #logger: Logger;
   readonly #now: () => number;
   #streak = 0;
+  #firstAt = 0;
   #lastAt = 0;
 
   constructor(options: { metrics?: WorkerMetrics; logger: Logger; now?: () => number }) {
@@ -33,6 +35,7 @@ export class RedisTrouble {
     if (!kind) return false;
     const now = this.#now();
     if (now - this.#lastAt > QUIET_MS) this.#streak = 0;
+    if (this.#streak === 0) this.#firstAt = now;
     this.#streak += 1;
     this.#lastAt = now;
     this.#metrics?.redisErrors.inc({ kind });
@@ -45,8 +48,17 @@ export class RedisTrouble {
     return true;
   }
 
+  /** Redis answered a job's work again: the next trouble starts a new streak (from 1 s). */
+  clear(): void {
+    if (this.#streak === 0) return;
+    this.#streak = 0;
+    this.#logger.info('Redis answers again');
+  }
+
   /** How long a job that met trouble now should wait (ms). */
   backoffMs(): number {
-    return backoffMs(BASE_MS, Math.max(0, this.#streak - 1), CAP_MS);
+    // Many jobs meet the same trouble at once, so the count of errors says little; its duration does.
+    const lasted = this.#streak === 0 ? 0 : this.#now() - this.#firstAt;
+    return backoffMs(Math.max(BASE_MS, lasted), 0, CAP_MS);
   }
 }
