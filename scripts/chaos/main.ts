@@ -5,11 +5,14 @@ import { parseArgs } from 'node:util';
 import { planChaos, renderPlan } from './chaos-plan.ts';
 import { renderReport } from './render-report.ts';
 import { runChaos } from './run-chaos.ts';
+import { pickScenario } from './scenarios.ts';
 
-// `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N]`: a real fleet under
-// a printed fault schedule, then one table and a verdict per invariant. Exits 0 only when all hold.
+// `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N] [--scenario NAME]`:
+// a real fleet under a printed fault schedule, then one table and a verdict per invariant. Exits 0
+// only when all hold. A scenario (scenario-<name>.ts) adds its own faults and verdicts.
 
 const usage = `usage: pnpm chaos [--jobs N (default 2000)] [--json PATH] [--idempotency honour|ignore] [--workers N]
+                  [--scenario trouble [--outage-ms MS (300000)] [--credit-ms MS (120000)] [--oom-ms MS (60000)]]
 
 Spawns redis-server (AOF), callback-ingest and N workers, runs the simulator in this process, and
 breaks things on a schedule printed at the start. Logs of every process go to a temp directory.`;
@@ -21,6 +24,10 @@ const { values } = parseArgs({
     json: { type: 'string' },
     idempotency: { type: 'string', default: 'honour' },
     workers: { type: 'string' },
+    scenario: { type: 'string' },
+    'outage-ms': { type: 'string' },
+    'credit-ms': { type: 'string' },
+    'oom-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -40,14 +47,21 @@ if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
   process.exit(2);
 }
 
-const plan = planChaos({ jobs, idempotency, workers });
+let scenario: ReturnType<typeof pickScenario>;
+try {
+  scenario = pickScenario(values.scenario, { jobs, workers, values });
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${usage}`);
+  process.exit(2);
+}
+const plan = scenario?.plan ?? planChaos({ jobs, idempotency, workers });
 const logDir = mkdtempSync(join(tmpdir(), 'rfq-chaos-'));
 console.log(`chaos: ${renderPlan(plan)}\n`);
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 
 let exitCode = 1;
 try {
-  const report = await runChaos({ plan, logDir, log });
+  const report = await runChaos({ plan, logDir, log, scenario });
   console.log(`\n${renderReport(report)}\n`);
   if (values.json) {
     mkdirSync(dirname(values.json), { recursive: true });

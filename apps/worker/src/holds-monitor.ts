@@ -17,7 +17,11 @@ export interface HoldsConfig {
   creditProbeIntervalMs: number;
   /** The cached holds are at most this old (ms; ≤ 1000: a pause is honoured within a second). */
   refreshMs: number;
-  /** A job that meets a hold parks this long (ms, with jitter: ×0.5–1) before it looks again. */
+  /**
+   * A job that meets a hold parks at least this long (ms) before it looks again — a quarter of the
+   * hold's age once that is longer, up to 30 s (with jitter ×0.5–1): a long outage does not turn the
+   * backlog into a storm of wake-ups, a short one resumes quickly.
+   */
   recheckMs: number;
 }
 
@@ -27,6 +31,9 @@ export const DEFAULT_HOLDS_CONFIG: HoldsConfig = {
   refreshMs: 500,
   recheckMs: 5_000,
 };
+
+/** The longest a held job parks before it looks again (ms). */
+const MAX_RECHECK_MS = 30_000;
 
 /** What a hold looks like to a step: its kind and the reason the job's log line gives. */
 export interface SubmitHold {
@@ -161,7 +168,10 @@ export class HoldsMonitor implements HoldsView {
   }
 
   recheckAt(now: number): number {
-    return now + Math.round(this.#config.recheckMs * (0.5 + Math.random() / 2));
+    const { breaker, credit, pauses } = this.#snapshot;
+    const since = Math.min(breaker.since ?? now, credit.since ?? now, ...pauses.map((p) => p.since));
+    const waitMs = Math.min(MAX_RECHECK_MS, Math.max(this.#config.recheckMs, (now - since) / 4));
+    return now + Math.round(waitMs * (0.5 + Math.random() / 2));
   }
 
   async observe(error: RunflowApiError | undefined): Promise<boolean> {
