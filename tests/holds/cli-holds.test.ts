@@ -26,6 +26,7 @@ describe('runflow-queue pause, resume, health', () => {
     const paused = await runCli(f, ['pause', '--reason', 'prompt review'], account);
     expect(paused.code).toBe(0);
     expect(paused.stdout).toContain('paused new submits of the whole account');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
     const ids = await enqueueMany(f.producer, 'edits', 3, 'while paused');
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     expect(f.sim.runs()).toHaveLength(0);
