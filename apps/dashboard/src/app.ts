@@ -12,6 +12,8 @@ import { guardBoardWrites } from './board-access.ts';
 import { challengeFor, createCredentialCheck, type DashboardAuth, type DashboardRole } from './check-credentials.ts';
 import { startDashboardCollector } from './dashboard-collector.ts';
 import { DASHBOARD_LIMITS } from './env.ts';
+import { holdsBanner } from './holds-page.ts';
+import { healthReader, registerHoldsRoutes } from './holds-routes.ts';
 import { renderSpendPage } from './spend-page.ts';
 
 export interface DashboardDeps {
@@ -41,6 +43,8 @@ export interface DashboardDeps {
   collectIntervalMs?: number;
   /** Seconds between reloads of /spend (default 30; 0 = never). */
   spendRefreshSeconds?: number;
+  /** The workers' RATE_LIMIT_KEY, else RUNFLOW_API_KEY: the holds banner, /holds and pause / resume. Unset: none. */
+  accountKey?: string;
 }
 
 /** Answered without credentials: probes and Prometheus (the numbers there are not secrets). */
@@ -107,13 +111,25 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
 
   registerBoard(app, { queues, readOnly: isReadOnly, workloads: deps.workloads, producer: deps.producer });
 
+  const holdsDeps = {
+    redis: deps.redis,
+    prefix: deps.prefix,
+    accountKey: deps.accountKey,
+    queues: deps.queues,
+    roleOf: (request: FastifyRequest) => roles.get(request),
+  };
+  registerHoldsRoutes(app, holdsDeps);
+  const health = healthReader(holdsDeps);
+
   app.get('/', async (_request, reply) => reply.redirect('/spend'));
   app.get('/spend', async (_request, reply) => {
-    const [fleet, rows] = await Promise.all([stats(), ledger.rows(deps.queues)]);
+    const [fleet, rows, current] = await Promise.all([stats(), ledger.rows(deps.queues), health()]);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(renderSpendPage({ stats: fleet, rows, refreshSeconds: deps.spendRefreshSeconds }));
+      .send(
+        renderSpendPage({ stats: fleet, rows, refreshSeconds: deps.spendRefreshSeconds, banner: holdsBanner(current) }),
+      );
   });
   // The JSON of `pnpm stats --json` and `pnpm spend --json`, from the same calls.
   app.get('/api/stats', async () => stats());
@@ -132,6 +148,7 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
       metrics,
       logger: deps.logger,
       intervalMs: deps.collectIntervalMs ?? 15_000,
+      health,
     });
   });
   app.addHook('onClose', async () => {
