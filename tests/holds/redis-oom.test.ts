@@ -1,7 +1,10 @@
+import { createRunflowClient } from '@runflow-queue/runflow-client';
+import { workloadsFromQueues } from '@runflow-queue/runtime';
 import { createRedis } from '@runflow-queue/store';
+import { DEFAULT_LIFECYCLE, startEditWorkers } from '@runflow-queue/worker';
 import { afterEach, describe, expect, it } from 'vitest';
 import { OwnRedis } from '../reliability/support/own-redis.ts';
-import { type Fleet, startFleet, waitFor } from '../support/fleet.ts';
+import { type Fleet, quietLogger, startFleet, waitFor } from '../support/fleet.ts';
 import { enqueueMany, FAST_HOLDS, waitAllEnded } from './holds-support.ts';
 
 // Invariant 9: a job with a run is never given up before its run. Redis refusing writes (maxmemory
@@ -15,7 +18,9 @@ afterEach(async () => {
 });
 
 describe('Redis refusing writes in the worker', () => {
-  it('jobs finishing while Redis is at maxmemory (noeviction) park and retry: none fails, each run settled once', async () => {
+  it('jobs finishing while Redis is at maxmemory (noeviction) park and retry: none fails, each run settled once', {
+    timeout: 120_000,
+  }, async () => {
     const redis = await new OwnRedis().start();
     cleanup.push(() => redis.close());
     const f: Fleet = await startFleet({
@@ -34,6 +39,27 @@ describe('Redis refusing writes in the worker', () => {
     // Some runs created and finishing, others still to submit: then Redis refuses every write for 4 s.
     await waitFor(async () => f.sim.runs().length >= 10, 15_000, 'ten runs created');
     await admin.config('SET', 'maxmemory', '1');
+    // A worker that starts now (a deploy, a replaced pod) starts anyway and waits out the trouble.
+    const started = Date.now();
+    const late = await startEditWorkers({
+      connection: f.redis,
+      prefix: f.prefix,
+      workloads: workloadsFromQueues(['edits'], { concurrency: 4, requestsPerSecond: 10_000, burst: 10_000 }),
+      governorKey: f.sim.apiKey,
+      client: createRunflowClient({ baseUrl: f.sim.url, apiKey: f.sim.apiKey }),
+      logger: quietLogger,
+      holds: FAST_HOLDS,
+      lockDurationMs: 5_000,
+      lifecycle: {
+        ...DEFAULT_LIFECYCLE,
+        callbackUrl: f.callbackUrl,
+        firstPollDelayMs: 1_000,
+        pollIntervalMs: 500,
+        ambiguousGraceMs: 2_000,
+      },
+    });
+    cleanup.push(() => late.close());
+    expect(Date.now() - started).toBeLessThan(3_000);
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     await admin.config('SET', 'maxmemory', '0');
 

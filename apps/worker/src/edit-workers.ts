@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerMetrics } from '@runflow-queue/metrics';
 import type { EditNotifier } from '@runflow-queue/notifier';
 import type { RunflowClient } from '@runflow-queue/runflow-client';
@@ -57,6 +58,37 @@ export interface EditWorkers {
   close(): Promise<void>;
 }
 
+/**
+ * Adds the queues to the ledger's list (for `pnpm spend` and the dashboard) without holding up the
+ * start: a worker that boots while Redis refuses writes (maxmemory, a failover) starts anyway and
+ * keeps trying in the background.
+ */
+function registerQueues(ledger: SpendLedger, queues: string[], trouble: RedisTrouble, logger: Logger) {
+  let stopped = false;
+  void (async () => {
+    for (const queue of queues) {
+      for (;;) {
+        if (stopped) return;
+        try {
+          await ledger.registerQueue(queue);
+          break;
+        } catch (error) {
+          if (!trouble.record(error, 'register queue')) {
+            logger.error({ err: error, queue }, 'could not add the queue to the ledger list');
+            break;
+          }
+          await sleep(trouble.backoffMs());
+        }
+      }
+    }
+  })();
+  return {
+    stop() {
+      stopped = true;
+    },
+  };
+}
+
 export async function startEditWorkers(options: EditWorkersOptions): Promise<EditWorkers> {
   const { connection, prefix, logger } = options;
   const inbox = new CallbackInbox(connection, { prefix });
@@ -95,7 +127,6 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const queues: Queue[] = [];
   for (const workload of served) {
     const queue = workload.name;
-    await ledger.registerQueue(queue);
     // Only for BullMQ's manual rate limit (queue-wide): workers of this queue stop pulling for a while.
     const limiter = openQueue(connection, prefix, queue, logger);
     queues.push(limiter);
@@ -161,10 +192,17 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, inbox, logger });
     workers.push(worker);
   }
+  const registering = registerQueues(
+    ledger,
+    served.map((w) => w.name),
+    trouble,
+    logger,
+  );
   return {
     workers,
     holds,
     async close() {
+      registering.stop();
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));
       await holds.stop();

@@ -7,10 +7,14 @@ import type { EditJob } from './park-job.ts';
 import type { RedisTrouble } from './redis-trouble.ts';
 import { PARKED } from './run-steps.ts';
 
-/** In-process tries to park while Redis refuses writes (250 ms, doubling: about 8 s in all), before
- * leaving the job to BullMQ's stalled check. */
-const MAX_PARK_TRIES = 5;
+/**
+ * While Redis refuses the move too, try again every 250 ms doubling to 2 s, for up to a minute: the
+ * job parks as soon as Redis takes writes again. Once its lock has lapsed the move fails for good
+ * (another worker, or BullMQ's stalled check, has the job) and this gives up quietly.
+ */
 const PARK_RETRY_MS = 250;
+const MAX_PARK_RETRY_MS = 2_000;
+const PARK_TRYING_MS = 60_000;
 
 /**
  * Invariant 9: an error that is not the job's own — Redis trouble at any step, or any unexpected
@@ -40,7 +44,8 @@ export async function parkAfterTrouble(
   deps.metrics?.infraRetries.inc({ queue: deps.queue, step: data.step ?? 'queued', reason });
   const log = deps.logger.child({ queue: deps.queue, jobId: job.id, runId: data.runId, model: data.model });
   if (reason === 'unexpected') log.error({ err: error }, 'unexpected error on a job that may have a run; retrying it');
-  for (let tries = 0; tries < MAX_PARK_TRIES; tries += 1) {
+  const giveUpAt = deps.now() + PARK_TRYING_MS;
+  for (let tries = 0; deps.now() < giveUpAt; tries += 1) {
     const delayMs = deps.trouble.backoffMs();
     try {
       await job.moveToDelayed(deps.now() + delayMs, token);
@@ -52,7 +57,7 @@ export async function parkAfterTrouble(
         log.debug({ err: moveError }, 'could not park the job after trouble; leaving it to BullMQ');
         return PARKED;
       }
-      await sleep(PARK_RETRY_MS * 2 ** tries);
+      await sleep(Math.min(MAX_PARK_RETRY_MS, PARK_RETRY_MS * 2 ** tries));
     }
   }
   log.warn("Redis kept refusing to park the job; BullMQ's stalled check will put it back");
