@@ -187,6 +187,8 @@ export class HoldsMonitor implements HoldsView {
     // An answer: only a streak (or an open breaker) needs a write, so the healthy path costs nothing.
     if (this.#snapshot.breaker.streak > 0 || this.#failedSinceRefresh || this.#snapshot.breaker.open) {
       this.#failedSinceRefresh = false;
+      // Reset locally too: the next answers until the refresh need no write.
+      this.#snapshot = { ...this.#snapshot, breaker: { ...this.#snapshot.breaker, streak: 0 } };
       if (await this.#holds.recordSuccess()) {
         this.#logger.info('Runflow answered: breaker closed');
         await this.refresh();

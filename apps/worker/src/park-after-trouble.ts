@@ -15,6 +15,9 @@ import { PARKED } from './run-steps.ts';
 const PARK_RETRY_MS = 250;
 const MAX_PARK_RETRY_MS = 2_000;
 const PARK_TRYING_MS = 60_000;
+/** An unexpected error (a bug, not Redis) is retried no sooner than this (ms, jittered ×0.5–1): a job
+ * that keeps meeting it costs a wake-up every few seconds, not a tight loop. */
+const UNEXPECTED_RETRY_MS = 10_000;
 
 /**
  * Invariant 9: an error that is not the job's own — Redis trouble at any step, or any unexpected
@@ -46,7 +49,10 @@ export async function parkAfterTrouble(
   if (reason === 'unexpected') log.error({ err: error }, 'unexpected error on a job that may have a run; retrying it');
   const giveUpAt = deps.now() + PARK_TRYING_MS;
   for (let tries = 0; deps.now() < giveUpAt; tries += 1) {
-    const delayMs = deps.trouble.backoffMs();
+    const delayMs =
+      reason === 'redis'
+        ? deps.trouble.backoffMs()
+        : Math.max(deps.trouble.backoffMs(), Math.round(UNEXPECTED_RETRY_MS * (0.5 + Math.random() / 2)));
     try {
       await job.moveToDelayed(deps.now() + delayMs, token);
       log.debug({ delayMs, reason }, "parked after an error that is not the job's own");
