@@ -1,4 +1,4 @@
-import { createRedis, queueKeys, queueTag, type RedisClient, runQueueKey } from '@runflow-queue/store';
+import { createRedis, queueKeys, queueTag, type RedisClient, recordsKeyOf, runQueueKey } from '@runflow-queue/store';
 import type { Row, Scenario } from '../scenario.ts';
 import { type Stack, startStack } from '../support/bench-stack.ts';
 
@@ -94,7 +94,8 @@ export const parkedMemory: Scenario = {
           (id) => bullKey(id),
         ),
         inbox: await mean(runIds, (id) => keys.inbox(id)),
-        settled: await mean(runIds, (id) => keys.settled(id)),
+        // One per-day hash holds every run's spend record (also its settle-once marker).
+        settled: Math.round((await usage(recordsKeyOf(stack.prefix, runIds[0]))) / JOBS),
         ref: await mean(clientRefs, (id) => keys.ref(id)),
         completedEntry: Math.round((await usage(bullKey('completed'))) / JOBS),
       };
@@ -115,7 +116,12 @@ export const parkedMemory: Scenario = {
         { state: 'finished', part: 'used_memory delta / job (INFO memory)', ttl: '', bytes: perFinished },
         { state: 'finished', part: 'job hash incl. result', ttl: '24 h (idempotency)', bytes: finishedParts.jobHash },
         { state: 'finished', part: 'callback inbox payload', ttl: '7 d', bytes: finishedParts.inbox },
-        { state: 'finished', part: 'settle-once marker', ttl: '8 d', bytes: finishedParts.settled },
+        {
+          state: 'finished',
+          part: 'spend record = settle-once marker ({spend}:runs:<day>)',
+          ttl: '8 d after its day',
+          bytes: finishedParts.settled,
+        },
         { state: 'finished', part: 'clientRef → run', ttl: '7 d', bytes: finishedParts.ref },
         { state: 'finished', part: 'run index (as above)', ttl: '30 d', bytes: parkedParts.runIndex },
         { state: 'finished', part: 'completed sorted-set entry', ttl: '24 h', bytes: finishedParts.completedEntry },

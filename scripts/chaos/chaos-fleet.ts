@@ -189,6 +189,17 @@ export class ChaosFleet {
     this.#redis = await spawnRedisServer({ port: this.redisPort, dir: this.redisDir, args: REDIS_AOF_ARGS });
   }
 
+  /**
+   * SIGKILL Redis (no fsync: with appendfsync everysec up to the last second of writes is lost), waits
+   * `downMs`, starts it again on the same port and data dir: it reloads the AOF as it was on disk.
+   */
+  async killRedis(downMs: number): Promise<void> {
+    this.#redis.process.kill('SIGKILL');
+    await this.#redis.stop();
+    await new Promise((resolve) => setTimeout(resolve, downMs));
+    this.#redis = await spawnRedisServer({ port: this.redisPort, dir: this.redisDir, args: REDIS_AOF_ARGS });
+  }
+
   /** SIGTERM to every worker at once (the end of a deploy); each exit is measured. */
   async drainAllWorkers(): Promise<StoppedProcess[]> {
     return Promise.all(this.workerIds.map((id) => this.drainWorker(id)));

@@ -1,6 +1,15 @@
 import type { Sim, SimBilling, SimRun, SimStats } from '@runflow-queue/runflow-sim';
 import type { EditJobData, EditResult } from '@runflow-queue/shared';
-import { CallbackInbox, type LedgerRow, openQueue, queueKeys, queueTag, SpendLedger } from '@runflow-queue/store';
+import {
+  bookedMicroUsd,
+  CallbackInbox,
+  type LedgerRow,
+  openQueue,
+  queueKeys,
+  queueTag,
+  SpendLedger,
+  SpendRecords,
+} from '@runflow-queue/store';
 import type { Job } from 'bullmq';
 import { Redis } from 'ioredis';
 
@@ -22,6 +31,9 @@ export interface SettleMarker {
   runId: string;
   costMicroUsd: number;
   outcome: string;
+  state: string;
+  estimatedMicroUsd: number;
+  path: string;
 }
 
 export interface BudgetFact {
@@ -59,8 +71,8 @@ export async function collectFacts(redisUrl: string, prefix: string, queues: str
     const markers: SettleMarker[] = [];
     const callbacks: ChaosFacts['callbacks'] = {};
     const budgets: BudgetFact[] = [];
+    markers.push(...(await readMarkers(redis, prefix, queues)));
     for (const queue of queues) {
-      markers.push(...(await readMarkers(redis, prefix, queue)));
       callbacks[queue] = await inbox.counters(queue);
       budgets.push(await readBudget(redis, prefix, queue));
     }
@@ -120,24 +132,22 @@ async function scanKeys(redis: Redis, match: string): Promise<string[]> {
   return [...new Set(keys)];
 }
 
-/** The settle-once marker of every run settled in this queue: one key per run, its cost inside. */
-async function readMarkers(redis: Redis, prefix: string, queue: string): Promise<SettleMarker[]> {
-  const marker = queueKeys(prefix, queue).settled('');
-  const keys = await scanKeys(redis, `${marker}*`);
+/**
+ * The spend record of every run settled in these queues (the account-wide settle-once marker): one per
+ * run id, so a run id appearing twice here would be a run settled twice.
+ */
+async function readMarkers(redis: Redis, prefix: string, queues: string[]): Promise<SettleMarker[]> {
+  const records = new SpendRecords(redis, { prefix });
   const markers: SettleMarker[] = [];
-  for (let i = 0; i < keys.length; i += PAGE) {
-    const chunk = keys.slice(i, i + PAGE);
-    const values = await redis.mget(...chunk);
-    chunk.forEach((key, k) => {
-      const value = values[k];
-      if (value === null) return;
-      const parsed = JSON.parse(value) as { costMicroUsd: number; outcome: string };
-      markers.push({
-        queue,
-        runId: key.slice(marker.length),
-        costMicroUsd: parsed.costMicroUsd,
-        outcome: parsed.outcome,
-      });
+  for await (const record of records.scan({ fromDay: '2000-01-01', toDay: '2999-12-31', queues })) {
+    markers.push({
+      queue: record.queue,
+      runId: record.runId,
+      costMicroUsd: bookedMicroUsd(record),
+      outcome: record.outcome,
+      state: record.state,
+      estimatedMicroUsd: record.estimatedMicroUsd,
+      path: record.path,
     });
   }
   return markers;

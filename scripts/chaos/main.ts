@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { planChaos, renderPlan } from './chaos-plan.ts';
 import { renderReport } from './render-report.ts';
 import { runChaos } from './run-chaos.ts';
+import { spendScenarioMain } from './scenario-spend.ts';
 import { pickScenario } from './scenarios.ts';
 
 // `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N] [--scenario NAME]`:
@@ -13,6 +14,7 @@ import { pickScenario } from './scenarios.ts';
 
 const usage = `usage: pnpm chaos [--jobs N (default 2000)] [--json PATH] [--idempotency honour|ignore] [--workers N]
                   [--scenario trouble [--outage-ms MS (300000)] [--credit-ms MS (120000)] [--oom-ms MS (60000)]]
+       pnpm chaos --scenario spend [--jobs N] [--json PATH] [--workers N]   (spend follows Runflow; see README)
 
 Spawns redis-server (AOF), callback-ingest and N workers, runs the simulator in this process, and
 breaks things on a schedule printed at the start. Logs of every process go to a temp directory.`;
@@ -45,6 +47,17 @@ if (!Number.isInteger(jobs) || jobs < 20 || (idempotency !== 'honour' && idempot
 if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
   console.error(usage);
   process.exit(2);
+}
+
+if (values.scenario === 'spend') {
+  const logDir = mkdtempSync(join(tmpdir(), 'rfq-chaos-spend-'));
+  const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
+  process.exit(
+    await spendScenarioMain({ jobs, workers, json: values.json, logDir, log }).catch((error: unknown) => {
+      console.error(`chaos failed: ${(error as Error).stack ?? error}`);
+      return 1;
+    }),
+  );
 }
 
 let scenario: ReturnType<typeof pickScenario>;

@@ -2,6 +2,7 @@ import type { ChaosScenario } from './chaos-scenario.ts';
 import { troubleScenario } from './scenario-trouble.ts';
 
 // `--scenario NAME` → its scenario; undefined: today's run. Flags a scenario reads are its own.
+// (`--scenario spend` runs its own main: scenario-spend.ts, dispatched in main.ts.)
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -29,5 +30,5 @@ export function pickScenario(
       redisOomMs: msFlag(options.values, 'oom-ms'),
     });
   }
-  throw new Error(`--scenario must be one of: default, trouble; got ${JSON.stringify(name)}`);
+  throw new Error(`--scenario must be one of: default, trouble, spend; got ${JSON.stringify(name)}`);
 }

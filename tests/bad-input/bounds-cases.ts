@@ -21,6 +21,18 @@ const EMBEDDED_TARGETS: [string, string][] = [
   ['IPv4-translated ::ffff:0:10.1.2.3 (private)', 'https://[::ffff:0:a01:203]/hook'],
 ];
 
+/**
+ * Ledger names that would forge another spend-ledger row or break an export line: separators, a
+ * newline, a NUL, and Unicode lookalikes of `|` and of Latin letters (a Cyrillic "сс1" reads as "cc1").
+ */
+export const FORGED_LEDGER_NAMES: [string, string][] = [
+  ['"cc1|spoof" (the row separator)', 'cc1|spoof'],
+  ['with a newline', 'cc1\nspoof'],
+  ['with a NUL', 'cc1\u0000spoof'],
+  ['with "｜" (fullwidth vertical line)', 'cc1\uFF5Cspoof'],
+  ['"сс1" (Cyrillic lookalike of cc1)', '\u0441\u04411'],
+];
+
 export const BOUNDS_CASES: BadCase[] = [
   // Nesting depth.
   {
@@ -117,6 +129,29 @@ export const BOUNDS_CASES: BadCase[] = [
   ),
 
   // Ledger names: a cost center or caller can only name its own row.
+  ...FORGED_LEDGER_NAMES.flatMap(([label, value]): BadCase[] => [
+    {
+      surface: 'producer',
+      name: `cost center ${label}`,
+      code: 'INVALID_INPUT',
+      status: 422,
+      send: () => enqueue({ ...pro(), tags: { costCenter: value } }),
+    },
+    {
+      surface: 'api',
+      name: `cost center ${label}`,
+      code: 'INVALID_INPUT',
+      status: 422,
+      send: () => post('/v1/edits', json({ ...pro(), tags: { costCenter: value } })),
+    },
+    {
+      surface: 'producer',
+      name: `caller ${label}`,
+      code: 'INVALID_INPUT',
+      status: 422,
+      send: () => enqueue(pro(), 'edits', { caller: value }),
+    },
+  ]),
   {
     surface: 'api',
     name: 'cost center with "|" (would forge a ledger row)',

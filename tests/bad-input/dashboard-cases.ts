@@ -1,5 +1,6 @@
 import type { CallerEditRequest } from '@runflow-queue/producer';
 import { expect } from 'vitest';
+import { FORGED_LEDGER_NAMES } from './bounds-cases.ts';
 import { type BadCase, board, boardJobJson, type DashboardAs, IMAGE, keyCount, pro, theProducer } from './harness.ts';
 
 // The dashboard's write actions: a viewer's credential changes nothing, whatever it tries;
@@ -170,6 +171,22 @@ export const DASHBOARD_CASES: BadCase[] = [
         options: {},
       }),
   },
+  // A cost center that would forge another spend-ledger row (separators, a newline, lookalikes of `|`
+  // and of Latin letters): refused at Add Job as everywhere else.
+  ...FORGED_LEDGER_NAMES.map(
+    ([label, costCenter]): BadCase => ({
+      surface: 'dashboard',
+      name: `operator: add a job with cost center ${label}`,
+      code: 'INVALID_INPUT',
+      status: 422,
+      send: () =>
+        board('operator', 'POST', `${api}/add`, {
+          name: 'edit',
+          data: { ...pro(), tags: { costCenter } },
+          options: {},
+        }),
+    }),
+  ),
   {
     surface: 'dashboard',
     name: 'operator: add a job of an unknown model',

@@ -133,14 +133,15 @@ describe('callers kept apart', () => {
     await ledger.settle({ ...run, runId: 'run-a', costCenter: 'growth', caller: 'catalog' });
     await ledger.settle({ ...run, runId: 'run-b', costCenter: 'growth', caller: 'search' });
     await ledger.settle({ ...run, runId: 'run-c', costCenter: 'growth' });
-    // A job written before validation existed, with a "|" in its cost center: made safe, its own row.
+    // A job written before validation existed, with a "|" in its cost center: encoded in Redis, so it is
+    // its own row and reads back exactly as it was (not a second "growth" row, not a mangled name).
     await ledger.settle({ ...run, runId: 'run-d', costCenter: 'growth|2026-11-30|spendMicroUsd' });
     const rows = (await ledger.rows(['edits'])).map((r) => [r.costCenter, r.caller, r.spendMicroUsd]);
     expect(rows).toEqual([
       ['growth', '-', 150_000],
       ['growth', 'catalog', 150_000],
       ['growth', 'search', 150_000],
-      ['growth_2026-11-30_spendMicroUsd', '-', 150_000],
+      ['growth|2026-11-30|spendMicroUsd', '-', 150_000],
     ]);
   });
 });

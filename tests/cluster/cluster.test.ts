@@ -99,17 +99,27 @@ describe('on a Redis Cluster (3 masters)', () => {
     for (const queue of QUEUES) expect(await f.producer.queue(queue).getFailedCount()).toBe(0);
 
     // Every key lives under its queue's hash tag, or is one of the documented shared entries: the rate
-    // governor and in-flight caps (each under a tag of its own) and two single-key globals.
+    // governor, in-flight caps and the account-wide spend keys (each under a tag of its own) and two
+    // single-key globals.
     const keys = await allKeys(f);
     expect(keys.length).toBeGreaterThan(0);
     const allowed = [
       ...QUEUES.map((queue) => `${queueTag(f.prefix, queue)}:`),
       governorKey(f.prefix, ''),
       inflightKey(f.prefix, ''),
+      `${f.prefix}:{spend}:`,
       runQueueKey(f.prefix, ''),
       queuesKey(f.prefix),
     ];
     expect(keys.filter((key) => !allowed.some((start) => key.startsWith(start)))).toEqual([]);
+    // Settle-once is account-wide: one record per run, in the one {spend} slot, whatever the queue.
+    const spendSlots = new Set(
+      await Promise.all(keys.filter((key) => key.includes(':{spend}:')).map((key) => f.redis.cluster('KEYSLOT', key))),
+    );
+    expect(spendSlots.size).toBe(1);
+    for (const run of f.sim.runs()) {
+      expect(await f.ledger.record(run.id)).toMatchObject({ queue: (run.metadata as { queue: string }).queue });
+    }
   });
 
   it('completes when the callback lands after the worker parked (ingest promotes)', async () => {

@@ -132,9 +132,12 @@ describe('ambiguous submits (reset after the run was created)', () => {
     await f.sim.whenCallbacksSettled();
     expect(f.sim.billing().totalMicroUsd).toBe(300_000);
     expect(await ledgerTotals(f)).toEqual({ spend: 300_000, wasteRuns: 1, wasteMicroUsd: 150_000 });
-    expect(JSON.parse((await f.redis.get(`${f.prefix}:{edits}:settled:${first}`)) as string)).toMatchObject({
+    expect(await f.ledger.record(first)).toMatchObject({
+      queue: 'edits',
+      jobId: handle.id,
       outcome: 'waste',
-      costMicroUsd: 150_000,
+      path: 'waste',
+      estimatedMicroUsd: 150_000,
     });
   });
 

@@ -9,6 +9,7 @@ import { uniquePrefix } from '@runflow-queue/testkit';
 import {
   DEFAULT_LIFECYCLE,
   type EditWorkers,
+  type EditWorkersOptions,
   type HoldsConfig,
   type LifecycleConfig,
   type LifecycleHooks,
@@ -40,6 +41,8 @@ export interface FleetOptions {
   holds?: HoldsConfig;
   /** BullMQ lock (default 30 s): a job left active by Redis trouble is retaken after about this. */
   lockDurationMs?: number;
+  /** Run the spend reconciler in the workers (default: off; tests that need it drive or time it). */
+  reconciler?: EditWorkersOptions['reconciler'];
 }
 
 /** A whole pipeline over real sockets: simulator, callback-ingest, workers, producer, one Redis prefix. */
@@ -98,6 +101,7 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           hooks: options.hooks,
           holds: options.holds,
           lockDurationMs: options.lockDurationMs,
+          reconciler: options.reconciler,
           lifecycle: {
             ...DEFAULT_LIFECYCLE,
             callbackUrl: options.callbacks === false ? undefined : `${ingestUrl}${CALLBACK_PATH}`,

@@ -18,7 +18,8 @@ Commands:
   status <id>    where one job is: state, step, run, result or failure
   wait <id>      wait for one job and print its result (outputs, cost, URL expiry)
   retry-failed   retry failed jobs (--code CODE to pick one failure), printing a table
-  spend          the spend ledger per queue / day / model / cost center (exact, µUSD)
+  spend          the spend ledger per queue / day / model / cost center (exact, µUSD);
+                 spend export (per-run records, CSV / JSONL), spend reconcile (Runflow's balance vs the ledger)
   stats          per queue: depth, throughput, run times, spend against budget, callbacks vs polls
   pause          stop new submits of the account (or --queue Q); in-flight runs still finish
   resume         lift a pause

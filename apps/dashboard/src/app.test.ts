@@ -1,5 +1,5 @@
 import { createProducer, type EditProducer } from '@runflow-queue/producer';
-import { collectStats } from '@runflow-queue/stats';
+import { CSV_HEADER, collectStats } from '@runflow-queue/stats';
 import { createRedis, type RedisClient, SpendLedger } from '@runflow-queue/store';
 import { uniquePrefix } from '@runflow-queue/testkit';
 import type { FastifyInstance } from 'fastify';
@@ -92,6 +92,31 @@ describe('dashboard app', () => {
     ).json();
     expect(spend).toEqual(await new SpendLedger(redis, { prefix }).rows(['edits', 'other']));
     expect(spend[0]).toMatchObject({ queue: 'edits', spendMicroUsd: 150_000, byPoll: 1 });
+  });
+
+  it('offers the per-run records as CSV for a range of days, adding up to the ledger', async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const csv = await app.inject({
+      url: `/spend/export.csv?from=${today}&to=${today}`,
+      headers: { authorization: basic },
+    });
+    expect(csv.statusCode).toBe(200);
+    expect(csv.headers['content-type']).toBe('text/csv; charset=utf-8');
+    expect(csv.headers['content-disposition']).toBe(`attachment; filename="spend-${today}-${today}.csv"`);
+    const [header, ...lines] = csv.body.trimEnd().split('\n');
+    expect(header).toBe(CSV_HEADER);
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(
+      /^run_1,-,edits,google\/nano-banana-pro\/edit,-,-,.*,completed,1,150000,,0,150000,estimated,poll,/,
+    );
+    const page = await app.inject({ url: '/spend', headers: { authorization: basic } });
+    expect(page.body).toContain('action="/spend/export.csv"');
+    // Settled without Runflow's cost (no pricing given): an estimate the reconciler has not confirmed.
+    expect(page.body).toContain('data-testid="unconfirmed-runs" data-count="1"');
+    const bad = await app.inject({ url: '/spend/export.csv?from=yesterday', headers: { authorization: basic } });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'BAD_REQUEST', message: expect.stringContaining('from="yesterday"') });
+    expect((await app.inject({ url: `/spend/export.csv?from=${today}&to=${today}` })).statusCode).toBe(401);
   });
 
   it('renders the spend page and redirects / to it', async () => {

@@ -1,9 +1,10 @@
+import { Readable } from 'node:stream';
 import { registerHttpCore, sendError } from '@runflow-queue/http-core';
 import { createDashboardMetrics, type DashboardMetrics, type PeriodicCollector } from '@runflow-queue/metrics';
 import type { EditProducer } from '@runflow-queue/producer';
 import { type ServerLimits, serverLimitOptions, type WorkloadsConfig } from '@runflow-queue/shared';
 import { collectStats } from '@runflow-queue/stats';
-import { openQueue, type RedisClient, SpendLedger } from '@runflow-queue/store';
+import { openQueue, type RedisClient, SpendLedger, SpendRecords } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest, LogController } from 'fastify';
 import type { Logger } from 'pino';
@@ -14,6 +15,7 @@ import { startDashboardCollector } from './dashboard-collector.ts';
 import { DASHBOARD_LIMITS } from './env.ts';
 import { holdsBanner } from './holds-page.ts';
 import { healthReader, registerHoldsRoutes } from './holds-routes.ts';
+import { csvLines, exportWindow } from './spend-export-route.ts';
 import { renderSpendPage } from './spend-page.ts';
 
 export interface DashboardDeps {
@@ -123,17 +125,39 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
 
   app.get('/', async (_request, reply) => reply.redirect('/spend'));
   app.get('/spend', async (_request, reply) => {
-    const [fleet, rows, current] = await Promise.all([stats(), ledger.rows(deps.queues), health()]);
+    const [fleet, rows, unconfirmed, current] = await Promise.all([
+      stats(),
+      ledger.rows(deps.queues),
+      ledger.unconfirmedSummary(),
+      health(),
+    ]);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
       .send(
-        renderSpendPage({ stats: fleet, rows, refreshSeconds: deps.spendRefreshSeconds, banner: holdsBanner(current) }),
+        renderSpendPage({
+          stats: fleet,
+          rows,
+          unconfirmed,
+          refreshSeconds: deps.spendRefreshSeconds,
+          banner: holdsBanner(current),
+        }),
       );
+  });
+  app.get('/spend/export.csv', async (request, reply) => {
+    const window = exportWindow(request.query);
+    if ('issue' in window) return sendError(reply, 'BAD_REQUEST', window.issue);
+    const records = new SpendRecords(deps.redis, { prefix: deps.prefix });
+    return reply
+      .type('text/csv; charset=utf-8')
+      .header('cache-control', 'no-store')
+      .header('content-disposition', `attachment; filename="spend-${window.fromDay}-${window.toDay}.csv"`)
+      .send(Readable.from(csvLines(records, { ...window, queues: deps.queues })));
   });
   // The JSON of `pnpm stats --json` and `pnpm spend --json`, from the same calls.
   app.get('/api/stats', async () => stats());
   app.get('/api/spend', async () => ledger.rows(deps.queues));
+  app.get('/api/spend/unconfirmed', async () => ledger.unconfirmedSummary());
   app.get('/metrics', async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );

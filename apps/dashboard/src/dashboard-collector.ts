@@ -8,7 +8,7 @@ import {
 } from '@runflow-queue/metrics';
 import type { WorkloadsConfig } from '@runflow-queue/shared';
 import { type AccountHealth, collectStats } from '@runflow-queue/stats';
-import type { RedisClient } from '@runflow-queue/store';
+import { type RedisClient, SpendLedger } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { setHoldGauges } from './holds-routes.ts';
@@ -57,6 +57,13 @@ export function startDashboardCollector(options: {
         }
         setBudgetGauges(metrics, q.queue, q.budgets);
       }
+      const unconfirmed = await new SpendLedger(options.redis, { prefix: options.prefix }).unconfirmedSummary();
+      metrics.spendUnconfirmedRuns.set(unconfirmed.count);
+      metrics.spendOldestUnconfirmedSeconds.set(
+        unconfirmed.oldestSettledAtMs === undefined
+          ? 0
+          : Math.max(0, (Date.now() - unconfirmed.oldestSettledAtMs) / 1000),
+      );
       if (options.health) setHoldGauges(metrics, await options.health());
     },
   });

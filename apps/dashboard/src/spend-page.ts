@@ -1,5 +1,11 @@
 import { formatMicroUsd } from '@runflow-queue/shared';
-import type { BudgetStatus, FleetStats, QueueStats } from '@runflow-queue/stats';
+import {
+  type BudgetStatus,
+  describeUnconfirmed,
+  type FleetStats,
+  type QueueStats,
+  type UnconfirmedSummary,
+} from '@runflow-queue/stats';
 import type { LedgerRow } from '@runflow-queue/store';
 import { BANNER_STYLE } from './holds-page.ts';
 import { barList, COLORS, escapeHtml, meterBar, throughputChart } from './svg-charts.ts';
@@ -114,7 +120,7 @@ function ledgerTable(rows: readonly LedgerRow[]): string {
   const detail = rows
     .map(
       (r) =>
-        `<tr><td>${escapeHtml(r.queue)}</td><td>${escapeHtml(r.day)}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.costCenter)}</td><td>${escapeHtml(r.caller)}</td><td class="num">${r.completed}</td><td class="num">${r.failed}</td><td class="num">${r.images}</td><td class="num">${r.byCallback}</td><td class="num">${r.byPoll}</td><td class="num">${escapeHtml(formatMicroUsd(r.spendMicroUsd))}</td></tr>`,
+        `<tr><td>${escapeHtml(r.queue)}</td><td>${escapeHtml(r.day)}</td><td>${escapeHtml(r.model)}</td><td>${escapeHtml(r.costCenter)}</td><td>${escapeHtml(r.caller)}</td><td class="num">${r.completed}</td><td class="num">${r.failed}</td><td class="num">${r.images}</td><td class="num">${r.byCallback}</td><td class="num">${r.byPoll}</td><td class="num">${escapeHtml(formatMicroUsd(r.estimatedMicroUsd))}</td><td class="num">${escapeHtml(formatMicroUsd(r.confirmedMicroUsd))}</td><td class="num">${escapeHtml(formatMicroUsd(r.adjustmentsMicroUsd))}</td><td class="num">${r.unconfirmedRuns}</td><td class="num">${escapeHtml(formatMicroUsd(r.spendMicroUsd))}</td></tr>`,
     )
     .join('\n');
   const totals = [...perQueue]
@@ -123,7 +129,7 @@ function ledgerTable(rows: readonly LedgerRow[]): string {
         `<tr data-testid="ledger-queue-${escapeHtml(queue)}"><td>${escapeHtml(queue)}</td><td class="num">${escapeHtml(formatMicroUsd(micro))}</td><td class="num">${micro}</td></tr>`,
     )
     .join('\n');
-  return `<table class="ledger" data-testid="ledger-detail"><thead><tr><th>queue</th><th>day (UTC)</th><th>model</th><th>cost center</th><th>caller</th><th>runs ok</th><th>runs failed</th><th>images</th><th>by callback</th><th>by poll</th><th>spend</th></tr></thead>
+  return `<table class="ledger" data-testid="ledger-detail"><thead><tr><th>queue</th><th>day (UTC)</th><th>model</th><th>cost center</th><th>caller</th><th>runs ok</th><th>runs failed</th><th>images</th><th>by callback</th><th>by poll</th><th>estimated</th><th>confirmed</th><th>adjustments</th><th>unconfirmed</th><th>spend</th></tr></thead>
 <tbody>${detail}</tbody></table>
 <table class="ledger totals"><thead><tr><th>queue</th><th>spend</th><th>µUSD</th></tr></thead>
 <tbody>${totals}
@@ -156,6 +162,8 @@ td.num{text-align:right}tr.total td{font-weight:700}
 export interface SpendPageInput {
   stats: FleetStats;
   rows: readonly LedgerRow[];
+  /** Runs booked from the price table and not yet confirmed against Runflow. */
+  unconfirmed?: UnconfirmedSummary;
   /** Seconds between reloads (0: never). */
   refreshSeconds?: number;
   /** The holds banner (holds-page.ts), shown above everything; empty when nothing holds submits. */
@@ -163,7 +171,24 @@ export interface SpendPageInput {
 }
 
 /** The whole page as one HTML document. */
-export function renderSpendPage({ stats, rows, refreshSeconds = 30, banner = '' }: SpendPageInput): string {
+/** Unconfirmed runs (count, age) and the per-run CSV export for a window of days. */
+function reconcileBlock(unconfirmed: UnconfirmedSummary | undefined, today: string): string {
+  const status = unconfirmed
+    ? `<p data-testid="unconfirmed-runs" data-count="${unconfirmed.count}">${escapeHtml(describeUnconfirmed(unconfirmed))}</p>`
+    : '';
+  return `${status}<form class="export" method="get" action="/spend/export.csv" data-testid="spend-export">
+<label>per-run records from <input type="date" name="from" value="${today}" required></label>
+<label>to <input type="date" name="to" value="${today}" required></label>
+<button type="submit">Download CSV</button> <span class="muted small">the same records as <code>runflow-queue spend export</code>; their total equals the ledger for the same days</span></form>`;
+}
+
+export function renderSpendPage({
+  stats,
+  rows,
+  unconfirmed,
+  refreshSeconds = 30,
+  banner = '',
+}: SpendPageInput): string {
   const ledgerByQueue = new Map<string, number>();
   for (const r of rows) ledgerByQueue.set(r.queue, (ledgerByQueue.get(r.queue) ?? 0) + r.spendMicroUsd);
   const today = sum(stats.queues.map((q) => q.spend.todayMicroUsd));
@@ -191,5 +216,6 @@ ${tile('failed, last hour', String(failedHour), { tone: failedHour > 0 ? 'bad' :
 ${stats.queues.length === 0 ? '<p class="muted">no queues yet</p>' : stats.queues.map((q) => queueSection(q, ledgerByQueue.get(q.queue) ?? 0)).join('\n')}
 <h2>Spend ledger <span class="small muted">per queue / UTC day / model / cost center — the table <code>pnpm spend</code> prints</span></h2>
 ${ledgerTable(rows)}
+${reconcileBlock(unconfirmed, stats.generatedAt.slice(0, 10))}
 </main></body></html>`;
 }

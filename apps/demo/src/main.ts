@@ -131,6 +131,8 @@ for (let i = 0; i < args.workers; i += 1) {
       WORKER_CONCURRENCY: '16',
       FIRST_POLL_DELAY_MS: '4000',
       POLL_INTERVAL_MS: '1000',
+      // The spend reconciler confirms the callback path's estimates against the simulator's records.
+      SPEND_RECONCILE_INTERVAL_MS: '1000',
       METRICS_PORT: String(metricsPorts[i]),
     },
     `worker-${i + 1}.log`,
@@ -185,13 +187,20 @@ for (;;) {
   await new Promise((resolve) => setTimeout(resolve, 250));
 }
 process.stdout.write('\n\n');
+// Before the workers stop: let the reconciler confirm what the callbacks left as estimates.
+for (const until = Date.now() + 15_000; Date.now() < until; ) {
+  if ((await ledger.unconfirmedSummary()).count === 0) break;
+  await new Promise((resolve) => setTimeout(resolve, 250));
+}
 
 await Promise.all(children.filter((proc) => proc !== dashboard?.proc).map((proc) => proc.stop()));
 await sim.whenCallbacksSettled();
 const ledgerRows = await ledger.rows(QUEUES);
 const summary = await summarize(queues, enqueued, ledgerRows, sim.billing().totalMicroUsd, Date.now() - started);
 console.log(renderSummary(summary));
-console.log(`\nspend ledger (the table \`pnpm spend\` prints):\n${renderSpend(ledgerRows)}`);
+console.log(
+  `\nspend ledger (the table \`pnpm spend\` prints):\n${renderSpend(ledgerRows, await ledger.unconfirmedSummary())}`,
+);
 if (args.json) {
   writeFileSync(args.json, `${JSON.stringify(summary, null, 2)}\n`);
   console.log(`\nsummary written to ${args.json}`);

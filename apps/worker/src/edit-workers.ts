@@ -8,10 +8,12 @@ import {
   bullPrefix,
   CallbackInbox,
   InflightCaps,
+  ModelIds,
   openQueue,
   type RedisClient,
   RunIndex,
   SpendLedger,
+  SpendRecords,
 } from '@runflow-queue/store';
 import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
@@ -21,6 +23,7 @@ import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { LifecycleHooks } from './park-job.ts';
 import { createEditProcessor } from './process-edit-job.ts';
 import { RedisTrouble } from './redis-trouble.ts';
+import { type ReconcilerOptions, SpendReconciler } from './spend-reconciler.ts';
 import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
 export interface EditWorkersOptions {
@@ -47,6 +50,11 @@ export interface EditWorkersOptions {
   maxStalledCount?: number;
   /** Breaker thresholds, credit probe interval, hold refresh and recheck (default DEFAULT_HOLDS_CONFIG). */
   holds?: HoldsConfig;
+  /**
+   * The spend reconciler (one per fleet, by lease): confirms estimated runs against Runflow's record,
+   * books runs the ledger lacks, samples the balance. Unset: this process does not run it.
+   */
+  reconciler?: (ReconcilerOptions & { share: number }) | undefined;
   now?: () => number;
 }
 
@@ -54,6 +62,7 @@ export interface EditWorkers {
   workers: Worker<EditJobData, EditResult>[];
   /** The account's holds as this process sees them (cached, refreshed every holds.refreshMs). */
   holds: HoldsMonitor;
+  reconciler: SpendReconciler | undefined;
   /** Stops pulling, lets active jobs finish or park, closes the BullMQ connections. */
   close(): Promise<void>;
 }
@@ -93,6 +102,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const { connection, prefix, logger } = options;
   const inbox = new CallbackInbox(connection, { prefix });
   const runIndex = new RunIndex(connection, { prefix });
+  const modelIds = new ModelIds(connection, { prefix });
   const ledger = new SpendLedger(connection, { prefix });
   const budgets = new BudgetStore(connection, { prefix });
   const inflight = new InflightCaps(connection, { prefix });
@@ -136,6 +146,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       inbox,
       runIndex,
       ledger,
+      modelIds,
       lifecycle: options.lifecycle,
       governance: {
         workload,
@@ -198,14 +209,62 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     trouble,
     logger,
   );
+  const reconciler =
+    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds, holds });
   return {
     workers,
     holds,
+    reconciler: reconciler?.reconciler,
     async close() {
       registering.stop();
+      await reconciler?.close();
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));
       await holds.stop();
+    },
+  };
+}
+
+function startReconciler(
+  options: EditWorkersOptions,
+  settings: ReconcilerOptions & { share: number },
+  stores: {
+    ledger: SpendLedger;
+    runIndex: RunIndex;
+    governor: ObservedRateGovernor;
+    modelIds: ModelIds;
+    holds: HoldsMonitor;
+  },
+): { reconciler: SpendReconciler; close(): Promise<void> } {
+  const { connection, prefix, logger } = options;
+  // Every queue of the workloads, served here or not: a run of any of them is ours to reconcile.
+  const lookups = new Map(
+    options.workloads.queues.map((w) => [w.name, openQueue(connection, prefix, w.name, logger)] as const),
+  );
+  const reconciler = new SpendReconciler(
+    {
+      client: options.client,
+      governor: stores.governor,
+      ledger: stores.ledger,
+      records: new SpendRecords(connection, { prefix }),
+      runIndex: stores.runIndex,
+      modelIds: stores.modelIds,
+      queue: (name) => lookups.get(name),
+      redis: connection,
+      prefix,
+      share: settings.share,
+      logger: logger.child({ component: 'spend-reconciler' }),
+      now: options.now ?? Date.now,
+      breakerOpen: () => stores.holds.breakerOpen(),
+    },
+    settings,
+  );
+  reconciler.start();
+  return {
+    reconciler,
+    async close() {
+      await reconciler.close();
+      await Promise.all([...lookups.values()].map((queue) => queue.close()));
     },
   };
 }

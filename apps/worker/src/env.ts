@@ -59,6 +59,16 @@ export const WorkerEnv = z.object({
   NOTIFY_ALLOW_HTTP_LOOPBACK: flag,
   /** Deliver webhooks to private networks (10/8, 172.16/12, 192.168/16, 169.254/16, fc00::/7, …). */
   NOTIFY_ALLOW_PRIVATE_NETWORKS: flag,
+  /** Run the fleet's spend reconciler in this process (one worker holds its lease at a time). */
+  SPEND_RECONCILER: z.enum(['on', 'off']).default('on'),
+  /** How often the reconciler confirms, heals and renews its lease. */
+  SPEND_RECONCILE_INTERVAL_MS: ms(10_000),
+  /** The reconciler's weight against the queues' shares (1 each by default): low, so submits go first. */
+  SPEND_RECONCILE_SHARE: z.coerce.number().positive().max(1).default(0.05),
+  /** Runs younger than this are left to their jobs before the reconciler books them as lacking. */
+  SPEND_HEAL_LAG_MS: ms(30 * 60_000),
+  /** How often the reconciler reads the Runflow balance (0: never). */
+  SPEND_BALANCE_SAMPLE_MS: z.coerce.number().int().min(0).default(60_000),
   /** Port of the worker's only HTTP listener: GET /metrics (Prometheus) and GET /healthz (liveness). 0 = any free port. */
   METRICS_PORT: envFields.port(9464),
   LOG_LEVEL: envFields.LOG_LEVEL,

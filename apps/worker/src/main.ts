@@ -92,6 +92,16 @@ await bootApp({
         refreshMs: env.HOLDS_REFRESH_MS,
         recheckMs: env.HOLD_RECHECK_MS,
       },
+      reconciler:
+        env.SPEND_RECONCILER === 'on'
+          ? {
+              intervalMs: env.SPEND_RECONCILE_INTERVAL_MS,
+              share: env.SPEND_RECONCILE_SHARE,
+              healLagMs: env.SPEND_HEAL_LAG_MS,
+              healLookbackMs: 24 * 3600_000,
+              balanceEveryMs: env.SPEND_BALANCE_SAMPLE_MS,
+            }
+          : undefined,
       lifecycle: {
         ...DEFAULT_LIFECYCLE,
         callbackUrl: env.CALLBACK_URL,

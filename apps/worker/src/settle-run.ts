@@ -34,7 +34,11 @@ export async function settleRun(
   const outputs = succeeded ? extractOutputs(run.output) : [];
   const completedAtMs = run.completedAt ? Date.parse(run.completedAt) : Number.NaN;
   // The one way a run is priced (orphans settled as waste use it too): the ledger must match billing.
-  const { day, images, costMicroUsd, pricing } = priceTerminalRun(data.model, data.input, run, now);
+  const { day, images, costMicroUsd, estimatedMicroUsd, pricing } = priceTerminalRun(data.model, data.input, run, now);
+  // Runflow's cost when the record carries one (the poll path): confirmed at once. A failed run is not
+  // billed (runflow-api.md §7), so its zero is as good as confirmed. Otherwise (a callback carries no
+  // cost) the table's estimate is booked and the reconciler confirms it from Runflow's record.
+  const state = pricing.source === 'provider' || run.status === 'failed' ? 'confirmed' : 'estimated';
 
   const attributes = () => ({
     [ATTR.queue]: deps.queue,
@@ -49,6 +53,7 @@ export async function settleRun(
     deps.ledger.settle({
       queue: deps.queue,
       runId,
+      jobId,
       model: data.model,
       day,
       costCenter: data.tags?.costCenter,
@@ -56,8 +61,11 @@ export async function settleRun(
       outcome: succeeded ? 'completed' : 'failed',
       images,
       costMicroUsd,
+      estimatedMicroUsd,
+      state,
       completedBy,
       pricing,
+      settledAtMs: now,
       budget: deps.governance.workload.budget ? { jobId, reservation: data.reservation, at: now } : undefined,
     });
   const settledNow = await inSpan(SPAN.settle, { attributes }, async (span) => {

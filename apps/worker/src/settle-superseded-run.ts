@@ -20,6 +20,7 @@ export async function settleSupersededRun(ctx: StepContext<SubmittedJobData>): P
     deps.ledger,
     {
       queue: deps.queue,
+      jobId: ctx.jobId,
       model: data.model,
       input: data.input,
       costCenter: data.tags?.costCenter,

@@ -1,6 +1,13 @@
 import type { RunflowClient } from '@runflow-queue/runflow-client';
 import type { EditJobData, WorkloadQueue } from '@runflow-queue/shared';
-import type { BudgetStore, CallbackInbox, InflightCaps, RateGovernor, SpendLedger } from '@runflow-queue/store';
+import type {
+  BudgetStore,
+  CallbackInbox,
+  InflightCaps,
+  ModelIds,
+  RateGovernor,
+  SpendLedger,
+} from '@runflow-queue/store';
 import type { Logger } from 'pino';
 import type { HoldsView } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
@@ -25,6 +32,8 @@ export interface StepDeps {
   client: Pick<RunflowClient, 'createRun' | 'getRun' | 'findRunsByClientRef'>;
   inbox: Pick<CallbackInbox, 'read' | 'has' | 'runForClientRef'>;
   ledger: Pick<SpendLedger, 'settle' | 'settleWaste'>;
+  /** Learns Runflow's model uuid → our slug from create answers (unset: not learnt). */
+  modelIds?: Pick<ModelIds, 'learn'>;
   lifecycle: LifecycleConfig;
   governance: Governance;
   /** The account's holds (breaker, credit, pauses), cached; unset: nothing ever holds (unit tests). */

@@ -1,5 +1,6 @@
 import { isRunflowApiError } from '@runflow-queue/runflow-client';
 import { isTerminalStatus, type SubmittedJobData } from '@runflow-queue/shared';
+import { runOwnerMismatch } from './check-run-owner.ts';
 import { backoffMs } from './lifecycle-config.ts';
 import { takeRequestSlot } from './request-slot.ts';
 import { settleRun } from './settle-run.ts';
@@ -16,6 +17,8 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
   const entry = await deps.inbox.read(deps.queue, runId);
   if (entry) {
     const p = entry.payload;
+    const notOurs = runOwnerMismatch(p.metadata, { queue: deps.queue, jobId: ctx.jobId, data });
+    if (notOurs) return refuseForeignRun(ctx, notOurs);
     return settleRun(
       ctx,
       {
@@ -45,6 +48,8 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
     const run = await deps.client.getRun(runId);
     answered = true;
     await deps.holds?.observe(undefined);
+    const notOurs = runOwnerMismatch(run.metadata, { queue: deps.queue, jobId: ctx.jobId, data });
+    if (notOurs) return refuseForeignRun(ctx, notOurs);
     if (isTerminalStatus(run.status_code)) {
       return settleRun(
         ctx,
@@ -92,4 +97,10 @@ export function effectiveDeadline(ctx: StepContext<SubmittedJobData>, now: numbe
   const openNow = deps.holds?.breakerOpenTotalMs();
   if (openNow === undefined || data.breakerOpenMsAtSubmit === undefined) return base;
   return base + Math.max(0, openNow - data.breakerOpenMsAtSubmit);
+}
+
+/** The run is another job's: its result is not adopted and not settled here (its own job settles it). */
+function refuseForeignRun(ctx: StepContext<SubmittedJobData>, differs: string): Transition {
+  ctx.log.warn({ differs }, 'run belongs to another job: not adopted');
+  return fail('RUN_NOT_THIS_JOB', `run ${ctx.data.runId} is not this job's (${differs}); its result is not adopted`);
 }

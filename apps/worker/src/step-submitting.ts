@@ -32,6 +32,8 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
       { idempotencyKey: data.clientRef },
     );
     runId = run.id;
+    // Runflow names models by uuid on its records: learnt here, so a run whose job is lost can be booked.
+    await deps.modelIds?.learn(run.model_id, data.model);
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
     return submitFailed(ctx, error);

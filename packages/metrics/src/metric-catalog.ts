@@ -154,6 +154,20 @@ export const METRIC_CATALOG = {
     help: 'Spend on runs no job kept (orphans of ambiguous submits) in the ledger, micro-USD.',
     apps: ['dashboard'],
   }),
+  spendUnconfirmedRuns: spec({
+    name: 'rfq_spend_unconfirmed_runs',
+    type: 'gauge',
+    labelNames: [],
+    help: 'Runs booked from the price table that the spend reconciler has not yet confirmed against Runflow.',
+    apps: ['dashboard'],
+  }),
+  spendOldestUnconfirmedSeconds: spec({
+    name: 'rfq_spend_oldest_unconfirmed_seconds',
+    type: 'gauge',
+    labelNames: [],
+    help: 'Age of the oldest unconfirmed run (0 when none): over an hour means the reconciler is not getting through.',
+    apps: ['dashboard'],
+  }),
   callbacks: spec({
     name: 'rfq_callbacks_total',
     type: 'counter',

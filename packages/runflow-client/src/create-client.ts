@@ -48,10 +48,15 @@ export interface RunflowClient {
    * `permanent` error), and items whose client_ref differs (a filter ignored) are dropped here.
    */
   findRunsByClientRef(clientRef: string, options?: GetRunOptions): Promise<Run[]>;
+  /**
+   * One page of `GET /v1/runs?q=created_at>=<from> AND created_at<<to>&sort_by=created_at:asc`: the runs
+   * created in [from, to), oldest first; `next` is the cursor of the following page (null: the last).
+   */
+  listRuns(window: RunListWindow, options?: GetRunOptions): Promise<RunPage>;
+  /** `GET /v1/billing/balance`: the prepaid balance in whole cents (runflow-api.md §2.9). */
+  getBalance(options?: GetRunOptions): Promise<Balance>;
   /** `GET /v1/health` (runflow-api.md §5: what to check on a 503): resolves when Runflow answers 2xx. */
   checkHealth(options?: GetRunOptions): Promise<void>;
-  /** `GET /v1/billing/balance` (§2.9): the prepaid balance in whole cents. */
-  getBalance(options?: GetRunOptions): Promise<Balance>;
   /** Waits for in-flight requests, then closes every socket. Later calls fail retryable CLIENT_CLOSED. */
   close(): Promise<void>;
 }
@@ -60,6 +65,39 @@ export interface RunflowClient {
 export interface Balance {
   balanceCents: number;
   currency: string;
+}
+
+export interface RunListWindow {
+  createdFromMs: number;
+  createdToMs: number;
+  /** 1–500 (default 500). */
+  limit?: number;
+  /** The previous page's `next`. */
+  cursor?: string | null;
+}
+
+export interface RunPage {
+  runs: Run[];
+  next: string | null;
+}
+
+/** `{items, next}` (or `next_pq`, runflow-api.md §2.3 conflict): a page and its cursor. */
+function parseListPage(value: unknown): ParseResult<RunPage> {
+  const page = parseRunPage(value);
+  if (!page.success) return page;
+  const raw = value as { next?: unknown; next_pq?: unknown };
+  const next = typeof raw.next === 'string' ? raw.next : typeof raw.next_pq === 'string' ? raw.next_pq : null;
+  return { success: true, data: { runs: page.data, next: next || null } };
+}
+
+function parseBalance(value: unknown): ParseResult<Balance> {
+  const raw = value as { balance_cents?: unknown; currency?: unknown } | null;
+  if (!raw || typeof raw.balance_cents !== 'number' || !Number.isInteger(raw.balance_cents))
+    return { success: false, error: { issues: [{ path: ['balance_cents'], message: 'not an integer' }] } };
+  return {
+    success: true,
+    data: { balanceCents: raw.balance_cents, currency: typeof raw.currency === 'string' ? raw.currency : 'USD' },
+  };
 }
 
 type ParseResult<T> =
@@ -77,17 +115,6 @@ function parseRunPage(value: unknown): ParseResult<Run[]> {
       const run = Run.safeParse(item);
       return run.success ? [run.data] : [];
     }),
-  };
-}
-
-function parseBalance(value: unknown): ParseResult<Balance> {
-  const body = value as { balance_cents?: unknown; currency?: unknown } | null;
-  if (typeof body?.balance_cents !== 'number' || !Number.isFinite(body.balance_cents)) {
-    return { success: false, error: { issues: [{ path: ['balance_cents'], message: 'not a number' }] } };
-  }
-  return {
-    success: true,
-    data: { balanceCents: body.balance_cents, currency: typeof body.currency === 'string' ? body.currency : 'USD' },
   };
 }
 
@@ -212,7 +239,7 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
     const parsed = parse(json.value);
     if (!parsed.success) {
       const what =
-        attempt.endpoint === 'findRuns'
+        attempt.endpoint === 'findRuns' || attempt.endpoint === 'listRuns'
           ? 'a page of runs'
           : attempt.endpoint === 'getBalance'
             ? 'a balance'
@@ -311,6 +338,34 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
       return execute(attempt, parseRunPage).then((runs) => runs.filter((run) => run.client_ref === clientRef));
     },
 
+    listRuns(window, runOptions = {}) {
+      const q = `created_at>=${new Date(window.createdFromMs).toISOString()} AND created_at<${new Date(window.createdToMs).toISOString()}`;
+      const limit = Math.min(500, Math.max(1, window.limit ?? 500));
+      const cursor = window.cursor ? `&pq=${encodeURIComponent(window.cursor)}` : '';
+      const attempt: Attempt = {
+        endpoint: 'listRuns',
+        method: 'GET',
+        path: `${pathPrefix}/v1/runs?q=${encodeURIComponent(q)}&sort_by=created_at:asc&limit=${limit}${cursor}`,
+        headers: commonHeaders,
+        signal: runOptions.signal,
+      };
+      if (!(window.createdFromMs <= window.createdToMs)) {
+        return rejectInvalid(attempt, 'createdFromMs must not be after createdToMs');
+      }
+      return execute(attempt, parseListPage);
+    },
+
+    getBalance(runOptions = {}) {
+      const attempt: Attempt = {
+        endpoint: 'getBalance',
+        method: 'GET',
+        path: `${pathPrefix}/v1/billing/balance`,
+        headers: commonHeaders,
+        signal: runOptions.signal,
+      };
+      return execute(attempt, parseBalance);
+    },
+
     async checkHealth(runOptions = {}) {
       await execute(
         {
@@ -321,19 +376,6 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
           signal: runOptions.signal,
         },
         parseAnything,
-      );
-    },
-
-    getBalance(runOptions = {}) {
-      return execute(
-        {
-          endpoint: 'getBalance',
-          method: 'GET',
-          path: `${pathPrefix}/v1/billing/balance`,
-          headers: commonHeaders,
-          signal: runOptions.signal,
-        },
-        parseBalance,
       );
     },
 

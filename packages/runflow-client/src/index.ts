@@ -16,6 +16,8 @@ export {
   createRunflowClient,
   type GetRunOptions,
   type RunflowClient,
+  type RunListWindow,
+  type RunPage,
 } from './create-client.ts';
 export { parseRetryAfterMs } from './retry-after.ts';
 export {

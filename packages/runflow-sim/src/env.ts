@@ -1,4 +1,5 @@
 import { mergeFaults, noFaults, type SimOptions } from './sim-options.ts';
+import { mergePricing, tablePricing } from './sim-pricing.ts';
 
 // Configuration of the standalone simulator (src/main.ts) from the environment. zod is not a
 // dependency of this package, so each variable is checked by hand; a bad value throws an error
@@ -97,6 +98,19 @@ export function parseSimEnv(env: SimEnv): SimOptions {
     const [whole, fraction = ''] = balance.replace('-', '').split('.');
     const micro = Number(whole) * 1_000_000 + Number(fraction.padEnd(6, '0'));
     options.balanceMicroUsd = balance.startsWith('-') ? -micro : micro;
+  }
+
+  const pricing = present(env.SIM_PRICING);
+  if (pricing !== undefined) {
+    try {
+      options.pricing = mergePricing(tablePricing(), JSON.parse(pricing), 'SIM_PRICING');
+    } catch (error) {
+      throw new SimEnvError(
+        'SIM_PRICING',
+        pricing,
+        `expected JSON like {"surcharges":"none","tierPriceMicroUsd":{"google/nano-banana-2/edit":{"2K":120000}}}: ${(error as Error).message}`,
+      );
+    }
   }
 
   return options;

@@ -14,5 +14,6 @@ export type {
   SimFaults,
   SimOptions,
 } from './sim-options.ts';
+export type { SimPricing } from './sim-pricing.ts';
 export { type Sim, type SimRuntimeConfig, startSim } from './start-sim.ts';
 export type { SimStats } from './stats.ts';

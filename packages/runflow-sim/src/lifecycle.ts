@@ -1,4 +1,4 @@
-import { priceDeliveredMicroUsd, priceOn, utcDay } from '@runflow-queue/shared';
+import { utcDay } from '@runflow-queue/shared';
 import type { BillingLedger } from './billing.ts';
 import type { CallbackDispatcher } from './callbacks.ts';
 import { rollFault } from './faults.ts';
@@ -6,6 +6,7 @@ import { outputDataUri } from './images.ts';
 import type { CostBreakdown, RunRecord, RunStore } from './run-store.ts';
 import { isTerminal } from './run-store.ts';
 import type { SimConfig } from './sim-options.ts';
+import { type SimCharge, simCharge } from './sim-pricing.ts';
 import type { SimCounters } from './stats.ts';
 import { nowMs } from './timestamps.ts';
 
@@ -80,11 +81,15 @@ export class RunLifecycle {
   private succeed(run: RunRecord): void {
     const completedAtMs = run.completedAtMs ?? nowMs();
     const day = utcDay(completedAtMs);
-    const costMicroUsd = priceDeliveredMicroUsd(run.model, run.input, run.images, day);
+    const { pricing } = this.deps.config;
+    const charge = simCharge(pricing, run.model, run.input, run.images, day);
+    const costMicroUsd = charge.totalMicroUsd;
     run.status = 'succeeded';
     run.output = this.successOutput(run, completedAtMs);
     run.costMicroUsd = costMicroUsd;
-    run.costBreakdown = costBreakdown(run, day, costMicroUsd);
+    // A model whose records carry no cost still bills: the record just does not say how much.
+    run.costHidden = pricing.noCostModels.includes(run.model);
+    run.costBreakdown = run.costHidden ? null : costBreakdown(run, charge);
     run.billed = true;
     this.deps.billing.record({
       runId: run.id,
@@ -138,21 +143,17 @@ export class RunLifecycle {
   }
 }
 
-function costBreakdown(run: RunRecord, day: string, totalMicroUsd: number): CostBreakdown {
-  const price = priceOn(run.model, day);
-  const surcharges = price.surcharges
-    .filter((surcharge) => surcharge.appliesTo(run.input))
-    .map((surcharge) => ({
-      name: surcharge.name,
-      per_image_micro_usd: surcharge.perImageMicroUsd,
-      micro_usd: surcharge.perImageMicroUsd * run.images,
-    }));
+function costBreakdown(run: RunRecord, charge: SimCharge): CostBreakdown {
   return {
     currency: 'USD',
     images: run.images,
-    per_image_micro_usd: totalMicroUsd / Math.max(1, run.images),
-    base_micro_usd: price.perImageMicroUsd * run.images,
-    surcharges,
-    total_micro_usd: totalMicroUsd,
+    per_image_micro_usd: charge.perImageMicroUsd,
+    base_micro_usd: charge.baseMicroUsd * run.images,
+    surcharges: charge.surcharges.map((surcharge) => ({
+      name: surcharge.name,
+      per_image_micro_usd: surcharge.perImageMicroUsd,
+      micro_usd: surcharge.perImageMicroUsd * run.images,
+    })),
+    total_micro_usd: charge.totalMicroUsd,
   };
 }

@@ -11,12 +11,21 @@ import {
   mergeFaults,
   type SimFaults,
 } from './sim-options.ts';
+import { mergePricing, type SimPricing } from './sim-pricing.ts';
 import type { Sim } from './start-sim.ts';
 
 // /_sim/*: the simulator's control surface for tests, the demo and chaos runs. Unauthenticated on
 // purpose (it is never exposed where a real key would be), and not counted in stats.
 
-const CONFIG_KEYS = ['faults', 'latencyMs', 'signingSecret', 'idempotency', 'rateLimitPerSecond', 'holdCallbacks'];
+const CONFIG_KEYS = [
+  'faults',
+  'latencyMs',
+  'signingSecret',
+  'idempotency',
+  'rateLimitPerSecond',
+  'holdCallbacks',
+  'pricing',
+];
 
 export async function handleSimControl(
   sim: Sim,
@@ -134,6 +143,11 @@ async function applyConfig(sim: Sim, request: IncomingMessage, response: ServerR
     if (patch.rateLimitPerSecond !== undefined) {
       const perSecond = checkRateLimit(patch.rateLimitPerSecond);
       changes.push(() => sim.setRateLimit(perSecond));
+    }
+    if (patch.pricing !== undefined) {
+      const pricing = patch.pricing as Partial<SimPricing>;
+      mergePricing(sim.config().pricing, pricing);
+      changes.push(() => sim.setPricing(pricing));
     }
     if (patch.holdCallbacks !== undefined) {
       if (typeof patch.holdCallbacks !== 'boolean') throw new RangeError('holdCallbacks must be a boolean');

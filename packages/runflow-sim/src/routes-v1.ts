@@ -120,13 +120,41 @@ function handleBalance(ctx: SimContext, response: ServerResponse): void {
 /** What an account without a balance limit reports: $1,000,000. */
 const UNLIMITED_BALANCE_MICRO_USD = 1_000_000 * 1_000_000;
 
-/** `client_ref:<ref>` or `client_ref=<ref>`, the one filter the simulator understands. */
+/** `client_ref:<ref>` or `client_ref=<ref>`. */
 const CLIENT_REF_FILTER = /^client_ref\s*[:=]\s*"?([^"\s]+)"?$/;
+/** `created_at>=<ISO>` (also `>`, `<`, `<=`): a window of creation times. */
+const CREATED_AT_FILTER = /^created_at\s*(>=|<=|>|<)\s*"?([^"\s]+)"?$/;
+
+interface RunFilter {
+  clientRef?: string;
+  created: { op: string; ms: number }[];
+}
+
+/** The `q` terms the simulator understands, joined by AND; undefined for anything else. */
+function parseRunFilter(q: string): RunFilter | undefined {
+  const filter: RunFilter = { created: [] };
+  for (const term of q.split(/\s+AND\s+/)) {
+    const ref = CLIENT_REF_FILTER.exec(term.trim());
+    const created = CREATED_AT_FILTER.exec(term.trim());
+    if (ref) filter.clientRef = ref[1];
+    else if (created && Number.isFinite(Date.parse(created[2]))) {
+      filter.created.push({ op: created[1], ms: Date.parse(created[2]) });
+    } else return undefined;
+  }
+  return filter;
+}
+
+function matchesCreated(ms: number, terms: RunFilter['created']): boolean {
+  return terms.every(({ op, ms: at }) =>
+    op === '>=' ? ms >= at : op === '>' ? ms > at : op === '<=' ? ms <= at : ms < at,
+  );
+}
 
 /**
- * GET /v1/runs (runflow-api.md §2.3): without `q`, the newest runs; with `q=client_ref:<ref>`, the runs
- * created with that client_ref (undocumented on Runflow: `runSearch: false` refuses it with 422). Any
- * other expression is refused too. Answers `{items, first, next, previous}`, newest first.
+ * GET /v1/runs (runflow-api.md §2.3): `q` with `client_ref:<ref>` (undocumented on Runflow: `runSearch:
+ * false` refuses it with 422) and/or `created_at` bounds, joined by AND; `sort_by=created_at:asc|desc`
+ * (default desc), `limit` 1–500, and the `pq` cursor the previous page's `next` gave. Any other
+ * expression is refused. Answers `{items, first, next, previous}`; `next` is null on the last page.
  */
 function handleSearchRuns(ctx: SimContext, request: IncomingMessage, response: ServerResponse): void {
   const { faults } = ctx.config;
@@ -141,18 +169,39 @@ function handleSearchRuns(ctx: SimContext, request: IncomingMessage, response: S
   const params = new URL(request.url ?? '/', 'http://sim').searchParams;
   const q = params.get('q')?.trim();
   const limit = Math.min(500, Math.max(1, Number(params.get('limit') ?? 50) || 50));
-  const match = q ? CLIENT_REF_FILTER.exec(q) : null;
-  if (q && (!match || !ctx.config.runSearch)) {
+  const filter = q ? parseRunFilter(q) : { created: [] };
+  if (!filter || (filter.clientRef !== undefined && !ctx.config.runSearch)) {
     sendError(response, 422, 'VALIDATION_ERROR', `Unsupported filter: ${q}`, [
       { loc: ['q'], msg: 'unsupported filter expression', type: 'value_error' },
     ]);
     return;
   }
-  const runs = [...ctx.store.all()].filter((run) => !match || run.clientRef === match[1]);
-  runs.sort((a, b) => b.createdAtMs - a.createdAtMs);
+  const ascending = params.get('sort_by') === 'created_at:asc';
+  const order = (a: { createdAtMs: number; id: string }, b: { createdAtMs: number; id: string }) =>
+    (a.createdAtMs - b.createdAtMs || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)) * (ascending ? 1 : -1);
+  const cursor = decodeCursor(params.get('pq'));
+  const runs = [...ctx.store.all()].filter(
+    (run) =>
+      (filter.clientRef === undefined || run.clientRef === filter.clientRef) &&
+      matchesCreated(run.createdAtMs, filter.created) &&
+      (cursor === undefined || order(run, cursor) > 0),
+  );
+  runs.sort(order);
   const items = runs.slice(0, limit);
-  if (match) for (const run of items) run.foundBySearch += 1;
-  sendJson(response, 200, { items: items.map(toRunObject), first: null, next: null, previous: null });
+  if (filter.clientRef !== undefined) for (const run of items) run.foundBySearch += 1;
+  const last = items.at(-1);
+  const next = runs.length > limit && last ? encodeCursor(last) : null;
+  sendJson(response, 200, { items: items.map(toRunObject), first: null, next, previous: null });
+}
+
+function encodeCursor(run: { createdAtMs: number; id: string }): string {
+  return Buffer.from(`${run.createdAtMs}:${run.id}`).toString('base64url');
+}
+
+function decodeCursor(pq: string | null): { createdAtMs: number; id: string } | undefined {
+  if (!pq) return undefined;
+  const [ms, id] = Buffer.from(pq, 'base64url').toString().split(':');
+  return Number.isFinite(Number(ms)) && id ? { createdAtMs: Number(ms), id } : undefined;
 }
 
 /** Admin cancellation (runflow-api.md §2.5): 201 when it cancelled, 200 with the run unchanged when terminal. */

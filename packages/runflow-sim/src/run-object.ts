@@ -82,7 +82,7 @@ export function toRunObject(run: RunRecord): RunObject {
     source_code: 'api',
     input: run.input,
     output: run.output,
-    cost: run.costMicroUsd === null ? null : microToUsdString(run.costMicroUsd),
+    cost: run.costMicroUsd === null || run.costHidden ? null : microToUsdString(run.costMicroUsd),
     cost_breakdown: run.costBreakdown,
     duration_ms: durationMs(run),
     client_ref: run.clientRef,

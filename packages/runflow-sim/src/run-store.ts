@@ -54,6 +54,8 @@ export interface RunRecord {
   completedAtMs: number | null;
   output: Record<string, unknown> | null;
   costMicroUsd: number | null;
+  /** The record shows no cost (pricing.noCostModels) although the run billed costMicroUsd. */
+  costHidden?: boolean;
   costBreakdown: CostBreakdown | null;
   failure: RunFailure | null;
   billed: boolean;

@@ -1,3 +1,4 @@
+import { mergePricing, type SimPricing, tablePricing } from './sim-pricing.ts';
 // What can be configured, the defaults, and hand-written validation (zod is not a dependency of this
 // package). Every knob that can change at runtime is validated by the same functions, whether it
 // comes from startSim(), a Sim method, POST /_sim/config or the environment.
@@ -89,6 +90,8 @@ export interface SimOptions {
    * creates answer 402 INSUFFICIENT_CREDIT. Undefined or null (the default): no limit.
    */
   balanceMicroUsd?: number | null;
+  /** How runs are billed (default: our price table exactly); see sim-pricing.ts. */
+  pricing?: Partial<SimPricing>;
 }
 
 /** SimOptions with every default applied; the runtime-mutable parts are changed through Sim methods. */
@@ -108,6 +111,7 @@ export interface SimConfig {
   outputShape: OutputShape;
   publicUrl: string | undefined;
   balanceMicroUsd: number | null;
+  pricing: SimPricing;
 }
 
 export const DEFAULT_CALLBACK_DELAY_MS = 5000;
@@ -153,6 +157,7 @@ export function resolveOptions(options: SimOptions = {}): SimConfig {
     outputShape: checkOneOf('outputShape', options.outputShape ?? 'outputs', ['outputs', 'image_urls']),
     publicUrl: options.publicUrl === undefined ? undefined : checkPublicUrl(options.publicUrl),
     balanceMicroUsd: checkBalance(options.balanceMicroUsd),
+    pricing: mergePricing(tablePricing(), options.pricing ?? {}),
   };
 }
 

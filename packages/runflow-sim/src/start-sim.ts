@@ -26,6 +26,7 @@ import {
   type SimFaults,
   type SimOptions,
 } from './sim-options.ts';
+import { mergePricing, type SimPricing } from './sim-pricing.ts';
 import { countResponse, emptyCounters, type SimStats, snapshotStats } from './stats.ts';
 
 /** The settings that can change while the simulator runs (the signing secret itself is not shown). */
@@ -37,6 +38,7 @@ export interface SimRuntimeConfig {
   rateLimitPerSecond: number | null;
   holdingCallbacks: boolean;
   outage: OutageMode;
+  pricing: SimPricing;
 }
 
 export interface Sim {
@@ -55,6 +57,8 @@ export interface Sim {
   setSigningSecret(secret: string | null): void;
   setIdempotency(mode: IdempotencyMode): void;
   setRateLimit(perSecond: number | undefined): void;
+  /** Merges into how runs are billed from now on (see sim-pricing.ts); throws on a bad field. */
+  setPricing(pricing: Partial<SimPricing>): void;
   /** While on, callbacks that become due are held, not sent; turning it off sends them. */
   holdCallbacks(on: boolean): void;
   /** Sends held callbacks (of one run, or all) now; resolves when each is delivered or given up. */
@@ -140,6 +144,9 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
       config.rateLimitPerSecond = checkRateLimit(perSecond);
       ctx.rateLimiter = config.rateLimitPerSecond === undefined ? null : new TokenBucket(config.rateLimitPerSecond);
     },
+    setPricing(pricing) {
+      config.pricing = mergePricing(config.pricing, pricing);
+    },
     holdCallbacks(on) {
       callbacks.setHolding(on);
     },
@@ -189,6 +196,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
         rateLimitPerSecond: config.rateLimitPerSecond ?? null,
         holdingCallbacks: callbacks.isHolding,
         outage,
+        pricing: structuredClone(config.pricing),
       };
     },
     async setOutage(mode) {

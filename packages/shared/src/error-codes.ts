@@ -14,6 +14,11 @@ export const ERROR_CODES = {
   RUNFLOW_RETRIES_EXHAUSTED: { status: 503, retryable: false, summary: 'Runflow kept failing (5xx/429/network)' },
   RUN_FAILED: { status: 502, retryable: false, summary: 'the run ended failed on Runflow' },
   RUN_CANCELLED: { status: 502, retryable: false, summary: 'the run was cancelled on Runflow' },
+  RUN_NOT_THIS_JOB: {
+    status: 409,
+    retryable: false,
+    summary: "the run's metadata names another queue, job or clientRef: its result is not adopted",
+  },
   RUN_DEADLINE_EXCEEDED: { status: 504, retryable: false, summary: 'no terminal result before the hard deadline' },
   BUDGET_EXCEEDED: { status: 402, retryable: false, summary: "the queue's budget for this window is spent" },
   MODEL_NOT_ALLOWED: { status: 422, retryable: false, summary: 'the queue is not configured for this model' },

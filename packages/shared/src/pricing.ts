@@ -58,7 +58,10 @@ export interface PricedRun {
   /** UTC day the run reached its terminal state: the day it billed. */
   day: string;
   images: number;
+  /** What is booked: Runflow's cost when given, else the estimate. */
   costMicroUsd: number;
+  /** The price table's amount for the delivered images (surcharges included). */
+  estimatedMicroUsd: number;
   pricing: { source: 'provider' | 'price-table'; perImageMicroUsd: number; effectiveFrom: string };
 }
 
@@ -81,6 +84,7 @@ export function priceTerminalRun(
     day,
     images,
     costMicroUsd: providerCost ?? perImage * images,
+    estimatedMicroUsd: perImage * images,
     pricing: {
       source: providerCost === undefined ? 'price-table' : 'provider',
       perImageMicroUsd: perImage,

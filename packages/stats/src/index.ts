@@ -11,5 +11,13 @@ export {
 } from './account-health.ts';
 export { collectStats, type FleetStats, type QueueStats } from './collect-stats.ts';
 export { percentile } from './percentile.ts';
-export { renderSpend } from './render-spend.ts';
+export { describeUnconfirmed, renderSpend, type UnconfirmedSummary } from './render-spend.ts';
 export { renderStats } from './render-stats.ts';
+export {
+  CSV_HEADER,
+  type ExportFormat,
+  type ExportSummary,
+  exportSpend,
+  formatRecord,
+  rowsInWindow,
+} from './spend-export.ts';

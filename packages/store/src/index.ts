@@ -11,6 +11,7 @@ export {
   parseHolds,
   submitHoldOf,
 } from './account-holds.ts';
+export { type BalanceSample, BalanceSamples } from './balance-samples.ts';
 export {
   BUDGET_WINDOW_TTL_SECONDS,
   type BudgetStatus,
@@ -43,10 +44,13 @@ export {
   queuesKey,
   queueTag,
   runQueueKey,
+  spendKeys,
 } from './keys.ts';
 export { LuaScript, type RedisClient } from './lua-script.ts';
+export { ModelIds } from './model-ids.ts';
 export { type GovernorDecision, type GovernorOptions, RateGovernor } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
+export { RedisLease } from './redis-lease.ts';
 export { isConnectionError, isRefusedWrite, redisTroubleKind } from './redis-trouble.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';
 export {
@@ -56,4 +60,20 @@ export {
   type WasteOwner,
   type WasteSettlement,
 } from './settle-waste.ts';
-export { type LedgerRow, type Settlement, SpendLedger } from './spend-ledger.ts';
+export { type LedgerRow, type Settlement, type SettleOutcome, SpendLedger } from './spend-ledger.ts';
+export {
+  bookedMicroUsd,
+  decodeDimension,
+  decodeSpendRecord,
+  encodeDimension,
+  encodeSpendRecord,
+  ledgerRowField,
+  NO_DIMENSION,
+  SPEND_PATHS,
+  type SpendPath,
+  type SpendRecord,
+  type SpendState,
+  uuidV7TimeMs,
+} from './spend-record.ts';
+export { type RecordWindow, SpendRecords } from './spend-records.ts';
+export { recordsDayOf, recordsKeyOf, SPEND_RECORD_RETENTION_DAYS } from './spend-retention.ts';

@@ -22,10 +22,10 @@ export function queueKeys(prefix: string, queue: string) {
     ref: (clientRef: string) => `${tag}:ref:${clientRef}`,
     /** runId → jobId for runs this queue submitted. */
     run: (runId: string) => `${tag}:run:${runId}`,
-    /** Marker that a run's spend was settled (settle once per run). */
-    settled: (runId: string) => `${tag}:settled:${runId}`,
-    /** Spend ledger: one hash, fields `day|model|costCenter|metric`. */
-    ledger: `${tag}:ledger`,
+    /** The ledger of an earlier deploy (fields `day|model|costCenter[|caller]|metric`): read, never written. */
+    legacyLedger: `${tag}:ledger`,
+    /** An earlier deploy's per-queue settle-once marker (8-day TTL): read, never written. */
+    legacySettled: (runId: string) => `${tag}:settled:${runId}`,
     /** Callback counters: received, duplicate, unmatched. */
     callbacks: `${tag}:callbacks`,
     /** Budget reservations held by jobs: jobId → "amount|day|month". */
@@ -47,6 +47,33 @@ export function governorKey(prefix: string, apiKeyHash: string): string {
  */
 export function holdsKey(prefix: string, accountHash: string): string {
   return `${prefix}:{holds}:${accountHash}`;
+}
+
+/**
+ * Account-wide spend keys, all in the `{spend}` slot: settling a run (its record, the settle-once check
+ * and the ledger increments) is one Lua script over one slot, whatever queue the run's job is in.
+ */
+export function spendKeys(prefix: string) {
+  const tag = `${prefix}:{spend}`;
+  return {
+    /**
+     * Per-run spend records of the runs created on a UTC day (from the UUIDv7 run id; `undated` for any
+     * other id): field = run id, value = the encoded record. HSETNX on it is the settle-once check.
+     */
+    runs: (day: string) => `${tag}:runs:${day}`,
+    /** Spend ledger of a queue: fields `day|model|costCenter|caller|metric`, parts encoded. */
+    ledger: (queue: string) => `${tag}:ledger:${queue}`,
+    /** Runs settled from the price table and not yet confirmed: run id → settled at (ms). */
+    unconfirmed: `${tag}:unconfirmed`,
+    /** Balance samples: score = ms, member = `ms|balanceCents|ledgerMicroUsd`. */
+    balance: `${tag}:balance`,
+    /** Lease of the one reconciler of the fleet (value: the holder). */
+    reconcilerLease: `${tag}:reconciler`,
+    /** Runflow's `model_id` (a uuid) → our model slug, learnt from create answers. */
+    modelIds: `${tag}:model-ids`,
+    /** How far the reconciler's scan of Runflow's run list has reached (created_at, ms). */
+    healCursor: `${tag}:heal-cursor`,
+  };
 }
 
 /** Runs in flight on Runflow for one model, across queues. */

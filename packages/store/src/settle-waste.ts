@@ -9,6 +9,8 @@ import type { SpendLedger } from './spend-ledger.ts';
 /** The job's side of a waste settlement: what prices the run and where it is booked. */
 export interface WasteOwner {
   queue: string;
+  /** The job whose run this was (unset: unknown). */
+  jobId?: string | undefined;
   model: ModelId;
   input: Record<string, unknown>;
   costCenter?: string | undefined;
@@ -36,6 +38,7 @@ export async function settleWasteRun(
     {
       queue: owner.queue,
       runId: payload.run_id,
+      jobId: owner.jobId,
       model: owner.model,
       costCenter: owner.costCenter,
       caller: owner.caller,
@@ -77,7 +80,7 @@ export async function settleIfOrphan(
   if (!isModelId(model) || !isRecord(input)) return 'unknown-job';
   const costCenter = typeof data.tags?.costCenter === 'string' ? data.tags.costCenter : undefined;
   const caller = typeof data.caller === 'string' ? data.caller : undefined;
-  return settleWasteRun(ledger, { queue: queue.name, model, input, costCenter, caller }, payload);
+  return settleWasteRun(ledger, { queue: queue.name, jobId, model, input, costCenter, caller }, payload);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

@@ -80,6 +80,13 @@ describe('spend ledger', () => {
         byPoll: 1,
         wasteMicroUsd: 0,
         wasteRuns: 0,
+        // Neither carried Runflow's cost: both booked from the table, waiting for the reconciler.
+        estimatedMicroUsd: 150_000,
+        confirmedMicroUsd: 0,
+        adjustmentsMicroUsd: 0,
+        unconfirmedRuns: 2,
+        tableRuns: 0,
+        adjustedRuns: 0,
       },
     ]);
     expect(await ledger.totalMicroUsd(['q1'])).toBe(150_000);
