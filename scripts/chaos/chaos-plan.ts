@@ -12,7 +12,9 @@ export type ChaosEvent =
   | { atMs: number; kind: 'ingest-down'; forMs: number }
   | { atMs: number; kind: 'redis-restart'; downMs: number }
   | { atMs: number; kind: 'rate-limit-burst'; forMs: number; probability: number }
-  | { atMs: number; kind: 'rotate-secret' };
+  | { atMs: number; kind: 'rotate-secret' }
+  /** A fault of a scenario (chaos-scenario.ts), carried out by the scenario itself. */
+  | { atMs: number; kind: 'scenario'; action: string; forMs: number; what: string; detail: string };
 
 export interface ChaosPlan {
   jobs: number;
@@ -143,6 +145,8 @@ function describeEvent(event: ChaosEvent): [string, string] {
       return ['429 burst on create and get', `${event.probability * 100}% for ${event.forMs / 1000} s`];
     case 'rotate-secret':
       return ['simulator switches signer', 'to the second secret ingest trusts'];
+    case 'scenario':
+      return [event.what, event.detail];
   }
 }
 

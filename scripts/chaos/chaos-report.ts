@@ -97,4 +97,7 @@ export interface ChaosReport {
   elapsedMs: number;
   invariants: InvariantVerdict[];
   ok: boolean;
+  /** Set by a scenario (`--scenario NAME`): its name and its own numbers, printed as extra rows. */
+  scenario?: string;
+  scenarioRows?: [string, string | number][];
 }

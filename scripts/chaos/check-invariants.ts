@@ -5,6 +5,7 @@ import { jobOutcomes, nothingLost } from './job-outcomes.ts';
 import { checkBudgets, checkCallbacks, checkRateLimit } from './verdict-fleet.ts';
 import { checkMoney } from './verdict-money.ts';
 import { checkBadInput, checkProducer, checkShutdown } from './verdict-process.ts';
+import { checkRunKept } from './verdict-run-kept.ts';
 
 // Turns the facts of a run into the report: one verdict per invariant (each computed in its own
 // function, from the facts alone) and the numbers of the summary table. Nothing is assumed: "settled
@@ -30,6 +31,7 @@ export function checkInvariants(plan: ChaosPlan, facts: ChaosFacts, seen: RunObs
     callbacks.verdict,
     checkBadInput(outcomes, seen),
     shutdown.verdict,
+    checkRunKept(facts, outcomes),
     producer.verdict,
   ];
   const completedByPoll = outcomes.completed.filter((job) => job.result?.completedBy === 'poll').length;

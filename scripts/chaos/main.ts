@@ -6,11 +6,14 @@ import { planChaos, renderPlan } from './chaos-plan.ts';
 import { renderReport } from './render-report.ts';
 import { runChaos } from './run-chaos.ts';
 import { spendScenarioMain } from './scenario-spend.ts';
+import { pickScenario } from './scenarios.ts';
 
-// `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N]`: a real fleet under
-// a printed fault schedule, then one table and a verdict per invariant. Exits 0 only when all hold.
+// `pnpm chaos [--jobs N] [--json PATH] [--idempotency honour|ignore] [--workers N] [--scenario NAME]`:
+// a real fleet under a printed fault schedule, then one table and a verdict per invariant. Exits 0
+// only when all hold. A scenario (scenario-<name>.ts) adds its own faults and verdicts.
 
 const usage = `usage: pnpm chaos [--jobs N (default 2000)] [--json PATH] [--idempotency honour|ignore] [--workers N]
+                  [--scenario trouble [--outage-ms MS (300000)] [--credit-ms MS (120000)] [--oom-ms MS (60000)]]
        pnpm chaos --scenario spend [--jobs N] [--json PATH] [--workers N]   (spend follows Runflow; see README)
 
 Spawns redis-server (AOF), callback-ingest and N workers, runs the simulator in this process, and
@@ -24,6 +27,9 @@ const { values } = parseArgs({
     idempotency: { type: 'string', default: 'honour' },
     workers: { type: 'string' },
     scenario: { type: 'string' },
+    'outage-ms': { type: 'string' },
+    'credit-ms': { type: 'string' },
+    'oom-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -43,10 +49,6 @@ if (workers !== undefined && (!Number.isInteger(workers) || workers < 1)) {
   process.exit(2);
 }
 
-if (values.scenario !== undefined && values.scenario !== 'spend') {
-  console.error(`unknown --scenario ${JSON.stringify(values.scenario)}; known: spend\n\n${usage}`);
-  process.exit(2);
-}
 if (values.scenario === 'spend') {
   const logDir = mkdtempSync(join(tmpdir(), 'rfq-chaos-spend-'));
   const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
@@ -58,14 +60,21 @@ if (values.scenario === 'spend') {
   );
 }
 
-const plan = planChaos({ jobs, idempotency, workers });
+let scenario: ReturnType<typeof pickScenario>;
+try {
+  scenario = pickScenario(values.scenario, { jobs, workers, values });
+} catch (error) {
+  console.error(`${(error as Error).message}\n\n${usage}`);
+  process.exit(2);
+}
+const plan = scenario?.plan ?? planChaos({ jobs, idempotency, workers });
 const logDir = mkdtempSync(join(tmpdir(), 'rfq-chaos-'));
 console.log(`chaos: ${renderPlan(plan)}\n`);
 const log = (line: string) => process.stderr.write(`chaos: ${line}\n`);
 
 let exitCode = 1;
 try {
-  const report = await runChaos({ plan, logDir, log });
+  const report = await runChaos({ plan, logDir, log, scenario });
   console.log(`\n${renderReport(report)}\n`);
   if (values.json) {
     mkdirSync(dirname(values.json), { recursive: true });

@@ -48,6 +48,7 @@ export function renderReport(r: ChaosReport): string {
         .map(([kind, n]) => `${kind} ${n}`)
         .join(', '),
     ],
+    ...(r.scenarioRows ?? []).map(([label, value]): [string, string | number] => [`${r.scenario}: ${label}`, value]),
     ['elapsed', `${(r.elapsedMs / 1000).toFixed(1)} s`],
     ...r.invariants.map((v): [string, string] => [
       `invariant ${v.id}: ${v.name}`,

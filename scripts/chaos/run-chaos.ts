@@ -5,6 +5,7 @@ import type { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { ChaosFleet } from './chaos-fleet.ts';
 import type { ChaosEvent, ChaosPlan } from './chaos-plan.ts';
+import type { ChaosScenario } from './chaos-scenario.ts';
 import { type ChaosReport, checkInvariants, type RunObservations } from './check-invariants.ts';
 import { collectFacts } from './collect-facts.ts';
 
@@ -18,6 +19,8 @@ export interface ChaosRunOptions {
   plan: ChaosPlan;
   logDir: string;
   log: (line: string) => void;
+  /** A scenario's own faults and verdicts (`pnpm chaos --scenario NAME`); unset: today's run. */
+  scenario?: ChaosScenario;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
@@ -49,7 +52,7 @@ function errorCode(error: unknown): string {
   return (error as Error)?.name ?? 'Error';
 }
 
-export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<ChaosReport> {
+export async function runChaos({ plan, logDir, log, scenario }: ChaosRunOptions): Promise<ChaosReport> {
   const started = Date.now();
   const fleet = await ChaosFleet.start({
     logDir,
@@ -87,7 +90,7 @@ export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<
   try {
     const clock = Date.now();
     const enqueuing = enqueueAll(plan, producer, seen, clock, log);
-    const breaking = runSchedule(plan.events, fleet, seen, clock, log);
+    const breaking = runSchedule(plan.events, fleet, seen, clock, log, scenario);
     await addLegacyJobs(plan, queues[0], seen);
     await Promise.all([enqueuing, breaking]);
     log(
@@ -104,7 +107,8 @@ export async function runChaos({ plan, logDir, log }: ChaosRunOptions): Promise<
     seen.activeAfterShutdown = (await Promise.all(queues.map((q) => q.getActiveCount()))).reduce((a, b) => a + b, 0);
     seen.elapsedMs = Date.now() - started;
     const facts = await collectFacts(fleet.redisUrl, fleet.prefix, plan.queues, fleet.sim);
-    return checkInvariants(plan, facts, seen);
+    const report = checkInvariants(plan, facts, seen);
+    return scenario ? scenario.check(plan, facts, seen, report) : report;
   } finally {
     await Promise.all(queues.map((queue) => queue.close().catch(() => {})));
     monitor.disconnect();
@@ -175,6 +179,7 @@ async function runSchedule(
   seen: RunObservations,
   clock: number,
   log: (line: string) => void,
+  scenario: ChaosScenario | undefined,
 ): Promise<void> {
   const running: Promise<void>[] = [];
   const at = () => `${((Date.now() - clock) / 1000).toFixed(1)} s`;
@@ -254,6 +259,11 @@ async function runSchedule(
       case 'rotate-secret': {
         log(`${at()}: simulator now signs with the second secret`);
         fleet.sim.setSigningSecret(SECRETS[1]);
+        return;
+      }
+      case 'scenario': {
+        if (!scenario) throw new Error(`event ${event.action} needs its scenario`);
+        await scenario.runEvent(event, { fleet, seen, log: (line) => log(`${at()}: ${line}`) });
         return;
       }
     }

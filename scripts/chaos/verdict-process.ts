@@ -52,7 +52,8 @@ export function checkProducer(seen: RunObservations): { verdict: InvariantVerdic
   return {
     producer: { slowestCallMs: seen.slowestProducerCallMs, failedCalls: seen.producerFailures.length, codes },
     verdict: {
-      id: 9,
+      // Not one of ARCHITECTURE's invariants (9 is "a job with a run is never given up"): numbered after them.
+      id: 12,
       name: 'producer never hangs on Redis',
       holds: seen.slowestProducerCallMs < 10_000 && seen.producerFailures.every((f) => f.code === 'REDIS_UNAVAILABLE'),
       detail: `slowest enqueue ${seen.slowestProducerCallMs} ms across the Redis restart; ${seen.producerFailures.length} failed (${codes.join(', ') || 'none'})`,

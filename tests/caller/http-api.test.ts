@@ -263,6 +263,9 @@ describe('HTTP enqueue API', () => {
       '/v1/edits:batch',
       '/v1/edits:quote',
       '/v1/edits/{id}',
+      '/v1/admin/health',
+      '/v1/admin/pause',
+      '/v1/admin/resume',
     ]);
     const create = document.components?.schemas?.CreateEdit as { oneOf: { properties: Record<string, unknown> }[] };
     expect(create.oneOf.map((o) => Object.keys(o.properties))).toEqual([

@@ -10,6 +10,7 @@ import {
   DEFAULT_LIFECYCLE,
   type EditWorkers,
   type EditWorkersOptions,
+  type HoldsConfig,
   type LifecycleConfig,
   type LifecycleHooks,
   startEditWorkers,
@@ -36,6 +37,10 @@ export interface FleetOptions {
   workloads?: WorkloadsConfigInput;
   /** Redis to run on (default: the run's standalone Redis); `redis+cluster://…` for a Redis Cluster. */
   redisUrl?: string;
+  /** Breaker, credit probe and hold timing (default: the worker's defaults). */
+  holds?: HoldsConfig;
+  /** BullMQ lock (default 30 s): a job left active by Redis trouble is retaken after about this. */
+  lockDurationMs?: number;
   /** Run the spend reconciler in the workers (default: off; tests that need it drive or time it). */
   reconciler?: EditWorkersOptions['reconciler'];
 }
@@ -94,6 +99,8 @@ export async function startFleet(options: FleetOptions = {}): Promise<Fleet> {
           client,
           logger: quietLogger,
           hooks: options.hooks,
+          holds: options.holds,
+          lockDurationMs: options.lockDurationMs,
           reconciler: options.reconciler,
           lifecycle: {
             ...DEFAULT_LIFECYCLE,

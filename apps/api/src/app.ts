@@ -16,9 +16,10 @@ import {
   serverLimitOptions,
   tooDeep,
 } from '@runflow-queue/shared';
-import type { RedisClient } from '@runflow-queue/store';
+import { DEFAULT_PREFIX, type RedisClient } from '@runflow-queue/store';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
+import { registerAdminRoutes } from './admin-routes.ts';
 import type { ApiCaller } from './api-callers.ts';
 import { MAX_BATCH_ITEMS } from './api-schemas.ts';
 import { createTokenCheck } from './bearer-auth.ts';
@@ -43,6 +44,8 @@ export interface ApiDeps {
   limits?: ServerLimits;
   /** How long DELETE waits for a worker to let go of an active job before answering JOB_BUSY (default 5 s). */
   cancelWaitMs?: number;
+  /** The Runflow account's holds for /v1/admin/*: the key prefix and the workers' RATE_LIMIT_KEY / RUNFLOW_API_KEY. */
+  holds?: { prefix: string; accountKey: string | undefined };
 }
 
 /** Longest long poll of GET /v1/edits/:id?waitMs= (under a load balancer's usual 60 s idle timeout). */
@@ -294,6 +297,17 @@ export function buildApp(deps: ApiDeps): FastifyInstance {
     });
     const { status, code } = CANCEL_STATUS[result.outcome];
     return reply.code(status).send(code ? { code, ...result } : result);
+  });
+
+  registerAdminRoutes(app, {
+    redis: deps.redis,
+    prefix: deps.holds?.prefix ?? DEFAULT_PREFIX,
+    accountKey: deps.holds?.accountKey,
+    queueOf,
+    adminOf: (request) => {
+      const caller = callers.get(request);
+      return caller?.admin ? caller.name : undefined;
+    },
   });
 
   app.setNotFoundHandler((request, reply) =>

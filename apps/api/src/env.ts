@@ -32,6 +32,12 @@ export const ApiEnv = z
       .transform((callers) =>
         callers.map((c) => ({ ...c, name: c.name === DEFAULT_CALLER_NAME ? 'admin' : c.name, admin: true })),
       ),
+    /**
+     * The Runflow account of the workers (their RATE_LIMIT_KEY, else RUNFLOW_API_KEY; only its hash is
+     * used): /v1/admin/health, /pause and /resume act on its holds. Unset: those routes say so.
+     */
+    RATE_LIMIT_KEY: z.string().min(1).optional(),
+    RUNFLOW_API_KEY: z.string().min(1).optional(),
     HOST: envFields.HOST,
     PORT: envFields.port(3200),
     BODY_LIMIT_BYTES: z.coerce
@@ -54,5 +60,8 @@ export type ApiEnv = z.infer<typeof ApiEnv>;
 
 /** Parses the API's environment once, at boot; the error names every bad variable (tokens hidden). */
 export function parseEnv(source: Record<string, string | undefined>): ApiEnv {
-  return parseConfig(ApiEnv, source, { app: 'api', secrets: ['API_TOKENS', 'API_ADMIN_TOKENS'] });
+  return parseConfig(ApiEnv, source, {
+    app: 'api',
+    secrets: ['API_TOKENS', 'API_ADMIN_TOKENS', 'RUNFLOW_API_KEY', 'RATE_LIMIT_KEY'],
+  });
 }

@@ -40,6 +40,7 @@ await bootApp({
       bodyLimitBytes: env.BODY_LIMIT_BYTES,
       limits: serverLimitsOf(env),
       logger,
+      holds: { prefix: env.REDIS_PREFIX, accountKey: env.RATE_LIMIT_KEY ?? env.RUNFLOW_API_KEY },
     });
     // Drains in-flight requests.
     own('http server', () => app.close());

@@ -144,6 +144,46 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
           },
         },
       },
+      '/v1/admin/health': {
+        get: {
+          operationId: 'accountHealth',
+          summary: "Admin: what holds the account's submits (breaker, credit, pauses), governor, learned caps, Redis",
+          responses: {
+            '200': { description: 'each hold with its reason and since when', content: json('AccountHealth') },
+            '401': error('missing or unknown bearer token'),
+            '403': error('not an admin token (API_ADMIN_TOKENS)'),
+            '404': error("RATE_LIMIT_KEY / RUNFLOW_API_KEY unset in the API's environment"),
+          },
+        },
+      },
+      '/v1/admin/pause': {
+        post: {
+          operationId: 'pauseSubmits',
+          summary: 'Admin: stop new submits of the account (or one queue) until resumed; in-flight runs still finish',
+          requestBody: { required: false, content: json('HoldTarget') },
+          responses: {
+            '200': { description: 'paused (every worker within 1 s)', content: json('Paused') },
+            '400': error('unknown fields'),
+            '401': error('missing or unknown bearer token'),
+            '403': error('not an admin token (API_ADMIN_TOKENS)'),
+            '404': error('an unknown queue, or the account is not configured'),
+          },
+        },
+      },
+      '/v1/admin/resume': {
+        post: {
+          operationId: 'resumeSubmits',
+          summary: 'Admin: lift a pause of the account (or of one queue)',
+          requestBody: { required: false, content: json('HoldTarget') },
+          responses: {
+            '200': { description: 'resumed: false when there was no such pause', content: json('Resumed') },
+            '400': error('unknown fields'),
+            '401': error('missing or unknown bearer token'),
+            '403': error('not an admin token (API_ADMIN_TOKENS)'),
+            '404': error('an unknown queue, or the account is not configured'),
+          },
+        },
+      },
     },
     components: {
       securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } },
@@ -157,6 +197,40 @@ export function buildOpenApiDocument(options: { queues: readonly string[]; serve
         QuoteRequest: schema(QuoteRequestBody, 'input'),
         Quote: schema(QuoteBody, 'output'),
         Error: schema(ErrorBody, 'output'),
+        AccountHealth: {
+          type: 'object',
+          description: 'holds {breaker, credit, pauses}, governor, learnedCaps, redis — see runflow-queue health',
+        },
+        HoldTarget: {
+          type: 'object',
+          additionalProperties: false,
+          properties: {
+            queue: { type: 'string', description: 'one queue (default: the whole account)' },
+            reason: {
+              type: 'string',
+              maxLength: 500,
+              description: 'pause only: why, shown by health and the dashboard',
+            },
+          },
+        },
+        Paused: {
+          type: 'object',
+          properties: {
+            paused: {
+              type: 'object',
+              properties: {
+                queue: { type: ['string', 'null'] },
+                reason: { type: 'string' },
+                by: { type: 'string' },
+                since: { type: 'string', format: 'date-time' },
+              },
+            },
+          },
+        },
+        Resumed: {
+          type: 'object',
+          properties: { resumed: { type: 'boolean' }, queue: { type: ['string', 'null'] } },
+        },
       },
     },
   };

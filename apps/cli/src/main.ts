@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 import { CliError, redisHint } from './cli-context.ts';
 import { enqueueCommand } from './enqueue-command.ts';
+import { healthCommand } from './health-command.ts';
+import { pauseCommand } from './pause-command.ts';
 import { quoteCommand } from './quote-command.ts';
 import { retryFailedCommand } from './retry-failed-command.ts';
 import { spendCommand } from './spend-command.ts';
@@ -19,6 +21,9 @@ Commands:
   spend          the spend ledger per queue / day / model / cost center (exact, µUSD);
                  spend export (per-run records, CSV / JSONL), spend reconcile (Runflow's balance vs the ledger)
   stats          per queue: depth, throughput, run times, spend against budget, callbacks vs polls
+  pause          stop new submits of the account (or --queue Q); in-flight runs still finish
+  resume         lift a pause
+  health         the account's holds (breaker, credit, pauses), governor, learned caps and Redis
 
 Run runflow-queue <command> --help for a command's options. Every command reads REDIS_URL and
 REDIS_PREFIX (or --redis, --prefix); --queue defaults to the first of $QUEUES, else edits.`;
@@ -43,6 +48,11 @@ async function run(): Promise<number> {
       return spendCommand(args, env, io);
     case 'stats':
       return statsCommand(args, env, io);
+    case 'pause':
+    case 'resume':
+      return pauseCommand(command, args, env, io);
+    case 'health':
+      return healthCommand(args, env, io);
     case undefined:
     case '-h':
     case '--help':

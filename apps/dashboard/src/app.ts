@@ -13,6 +13,8 @@ import { guardBoardWrites } from './board-access.ts';
 import { challengeFor, createCredentialCheck, type DashboardAuth, type DashboardRole } from './check-credentials.ts';
 import { startDashboardCollector } from './dashboard-collector.ts';
 import { DASHBOARD_LIMITS } from './env.ts';
+import { holdsBanner } from './holds-page.ts';
+import { healthReader, registerHoldsRoutes } from './holds-routes.ts';
 import { csvLines, exportWindow } from './spend-export-route.ts';
 import { renderSpendPage } from './spend-page.ts';
 
@@ -43,6 +45,8 @@ export interface DashboardDeps {
   collectIntervalMs?: number;
   /** Seconds between reloads of /spend (default 30; 0 = never). */
   spendRefreshSeconds?: number;
+  /** The workers' RATE_LIMIT_KEY, else RUNFLOW_API_KEY: the holds banner, /holds and pause / resume. Unset: none. */
+  accountKey?: string;
 }
 
 /** Answered without credentials: probes and Prometheus (the numbers there are not secrets). */
@@ -109,17 +113,36 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
 
   registerBoard(app, { queues, readOnly: isReadOnly, workloads: deps.workloads, producer: deps.producer });
 
+  const holdsDeps = {
+    redis: deps.redis,
+    prefix: deps.prefix,
+    accountKey: deps.accountKey,
+    queues: deps.queues,
+    roleOf: (request: FastifyRequest) => roles.get(request),
+  };
+  registerHoldsRoutes(app, holdsDeps);
+  const health = healthReader(holdsDeps);
+
   app.get('/', async (_request, reply) => reply.redirect('/spend'));
   app.get('/spend', async (_request, reply) => {
-    const [fleet, rows, unconfirmed] = await Promise.all([
+    const [fleet, rows, unconfirmed, current] = await Promise.all([
       stats(),
       ledger.rows(deps.queues),
       ledger.unconfirmedSummary(),
+      health(),
     ]);
     return reply
       .type('text/html; charset=utf-8')
       .header('cache-control', 'no-store')
-      .send(renderSpendPage({ stats: fleet, rows, unconfirmed, refreshSeconds: deps.spendRefreshSeconds }));
+      .send(
+        renderSpendPage({
+          stats: fleet,
+          rows,
+          unconfirmed,
+          refreshSeconds: deps.spendRefreshSeconds,
+          banner: holdsBanner(current),
+        }),
+      );
   });
   app.get('/spend/export.csv', async (request, reply) => {
     const window = exportWindow(request.query);
@@ -149,6 +172,7 @@ export function buildApp(deps: DashboardDeps): FastifyInstance {
       metrics,
       logger: deps.logger,
       intervalMs: deps.collectIntervalMs ?? 15_000,
+      health,
     });
   });
   app.addHook('onClose', async () => {

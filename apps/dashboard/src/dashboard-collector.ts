@@ -7,10 +7,11 @@ import {
   startPeriodicCollector,
 } from '@runflow-queue/metrics';
 import type { WorkloadsConfig } from '@runflow-queue/shared';
-import { collectStats } from '@runflow-queue/stats';
+import { type AccountHealth, collectStats } from '@runflow-queue/stats';
 import { type RedisClient, SpendLedger } from '@runflow-queue/store';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { setHoldGauges } from './holds-routes.ts';
 
 /**
  * The dashboard's gauges, refreshed on a timer (never on the scrape path): queue depth per state — so
@@ -25,6 +26,8 @@ export function startDashboardCollector(options: {
   metrics: DashboardMetrics;
   logger: Logger;
   intervalMs: number;
+  /** The account's health (holds), when the dashboard knows the account. */
+  health?: () => Promise<AccountHealth | undefined>;
 }): PeriodicCollector {
   const { metrics } = options;
   return startPeriodicCollector({
@@ -61,6 +64,7 @@ export function startDashboardCollector(options: {
           ? 0
           : Math.max(0, (Date.now() - unconfirmed.oldestSettledAtMs) / 1000),
       );
+      if (options.health) setHoldGauges(metrics, await options.health());
     },
   });
 }

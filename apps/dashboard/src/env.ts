@@ -41,6 +41,9 @@ export const DashboardEnv = z
       .default([]),
     /** The workers' workloads file (JSON or YAML): budgets on the spend page and the models each queue's Add Job form offers. */
     WORKLOADS_FILE: z.string().min(1).optional(),
+    /** The workers' RATE_LIMIT_KEY, else RUNFLOW_API_KEY (only its hash is used): the holds banner, /holds, pause / resume. */
+    RATE_LIMIT_KEY: z.string().min(1).optional(),
+    RUNFLOW_API_KEY: z.string().min(1).optional(),
     ...serverLimitsEnv(DASHBOARD_LIMITS),
     LOG_LEVEL: envFields.LOG_LEVEL,
   })
@@ -69,6 +72,13 @@ export type DashboardEnv = z.infer<typeof DashboardEnv>;
 export function parseEnv(source: Record<string, string | undefined>): DashboardEnv {
   return parseConfig(DashboardEnv, source, {
     app: 'dashboard',
-    secrets: ['DASHBOARD_PASSWORD', 'DASHBOARD_TOKEN', 'DASHBOARD_OPERATOR_PASSWORD', 'DASHBOARD_OPERATOR_TOKEN'],
+    secrets: [
+      'DASHBOARD_PASSWORD',
+      'DASHBOARD_TOKEN',
+      'DASHBOARD_OPERATOR_PASSWORD',
+      'DASHBOARD_OPERATOR_TOKEN',
+      'RUNFLOW_API_KEY',
+      'RATE_LIMIT_KEY',
+    ],
   });
 }

@@ -53,6 +53,7 @@ await bootApp({
       workloads,
       logger,
       metrics: createDashboardMetrics({ defaultMetrics: true }),
+      accountKey: env.RATE_LIMIT_KEY ?? env.RUNFLOW_API_KEY,
     });
     // Drains requests, stops the spend collector, closes the queues.
     own('http server', () => app.close());

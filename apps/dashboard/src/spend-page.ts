@@ -7,6 +7,7 @@ import {
   type UnconfirmedSummary,
 } from '@runflow-queue/stats';
 import type { LedgerRow } from '@runflow-queue/store';
+import { BANNER_STYLE } from './holds-page.ts';
 import { barList, COLORS, escapeHtml, meterBar, throughputChart } from './svg-charts.ts';
 
 // The spend and throughput page: per queue what `pnpm stats` prints, drawn; then the ledger exactly as
@@ -165,6 +166,8 @@ export interface SpendPageInput {
   unconfirmed?: UnconfirmedSummary;
   /** Seconds between reloads (0: never). */
   refreshSeconds?: number;
+  /** The holds banner (holds-page.ts), shown above everything; empty when nothing holds submits. */
+  banner?: string;
 }
 
 /** The whole page as one HTML document. */
@@ -179,7 +182,13 @@ function reconcileBlock(unconfirmed: UnconfirmedSummary | undefined, today: stri
 <button type="submit">Download CSV</button> <span class="muted small">the same records as <code>runflow-queue spend export</code>; their total equals the ledger for the same days</span></form>`;
 }
 
-export function renderSpendPage({ stats, rows, unconfirmed, refreshSeconds = 30 }: SpendPageInput): string {
+export function renderSpendPage({
+  stats,
+  rows,
+  unconfirmed,
+  refreshSeconds = 30,
+  banner = '',
+}: SpendPageInput): string {
   const ledgerByQueue = new Map<string, number>();
   for (const r of rows) ledgerByQueue.set(r.queue, (ledgerByQueue.get(r.queue) ?? 0) + r.spendMicroUsd);
   const today = sum(stats.queues.map((q) => q.spend.todayMicroUsd));
@@ -191,10 +200,11 @@ export function renderSpendPage({ stats, rows, unconfirmed, refreshSeconds = 30 
   const refresh = refreshSeconds > 0 ? `<meta http-equiv="refresh" content="${refreshSeconds}">` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">${refresh}
-<title>runflow-queue · spend and throughput</title><style>${STYLE}</style></head>
-<body><header><h1>runflow-queue · spend and throughput</h1><a href="/queues">Bull Board</a><a href="/api/stats">/api/stats</a><a href="/api/spend">/api/spend</a>
+<title>runflow-queue · spend and throughput</title><style>${STYLE}${BANNER_STYLE}</style></head>
+<body><header><h1>runflow-queue · spend and throughput</h1><a href="/queues">Bull Board</a><a href="/api/stats">/api/stats</a><a href="/api/spend">/api/spend</a><a href="/holds">holds</a>
 <span class="muted">as of ${escapeHtml(stats.generatedAt)} (UTC days)${refreshSeconds > 0 ? ` · reloads every ${refreshSeconds} s` : ''}</span></header>
 <main>
+${banner}
 <div class="tiles">
 ${tile('spend today, all queues', formatMicroUsd(today), { testId: 'spend-today-total' })}
 ${tile('spend this month', formatMicroUsd(month), { testId: 'spend-month-total' })}

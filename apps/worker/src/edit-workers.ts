@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { WorkerMetrics } from '@runflow-queue/metrics';
 import type { EditNotifier } from '@runflow-queue/notifier';
 import type { RunflowClient } from '@runflow-queue/runflow-client';
@@ -17,9 +18,11 @@ import {
 import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { type HoldsConfig, HoldsMonitor } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { LifecycleHooks } from './park-job.ts';
 import { createEditProcessor } from './process-edit-job.ts';
+import { RedisTrouble } from './redis-trouble.ts';
 import { type ReconcilerOptions, SpendReconciler } from './spend-reconciler.ts';
 import { ObservedRateGovernor, observeEditWorker } from './worker-metrics.ts';
 
@@ -45,6 +48,8 @@ export interface EditWorkersOptions {
   lockDurationMs?: number;
   /** Steps are idempotent, so a job may stall (its worker killed) many times without failing. */
   maxStalledCount?: number;
+  /** Breaker thresholds, credit probe interval, hold refresh and recheck (default DEFAULT_HOLDS_CONFIG). */
+  holds?: HoldsConfig;
   /**
    * The spend reconciler (one per fleet, by lease): confirms estimated runs against Runflow's record,
    * books runs the ledger lacks, samples the balance. Unset: this process does not run it.
@@ -57,9 +62,42 @@ export interface EditWorkersOptions {
 
 export interface EditWorkers {
   workers: Worker<EditJobData, EditResult>[];
+  /** The account's holds as this process sees them (cached, refreshed every holds.refreshMs). */
+  holds: HoldsMonitor;
   reconciler: SpendReconciler | undefined;
   /** Stops pulling, lets active jobs finish or park, closes the BullMQ connections. */
   close(): Promise<void>;
+}
+
+/**
+ * Adds the queues to the ledger's list (for `pnpm spend` and the dashboard) without holding up the
+ * start: a worker that boots while Redis refuses writes (maxmemory, a failover) starts anyway and
+ * keeps trying in the background.
+ */
+function registerQueues(ledger: SpendLedger, queues: string[], trouble: RedisTrouble, logger: Logger) {
+  let stopped = false;
+  void (async () => {
+    for (const queue of queues) {
+      for (;;) {
+        if (stopped) return;
+        try {
+          await ledger.registerQueue(queue);
+          break;
+        } catch (error) {
+          if (!trouble.record(error, 'register queue')) {
+            logger.error({ err: error, queue }, 'could not add the queue to the ledger list');
+            break;
+          }
+          await sleep(trouble.backoffMs());
+        }
+      }
+    }
+  })();
+  return {
+    stop() {
+      stopped = true;
+    },
+  };
 }
 
 export async function startEditWorkers(options: EditWorkersOptions): Promise<EditWorkers> {
@@ -83,14 +121,26 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     },
     options.metrics,
   );
+  const trouble = new RedisTrouble({ metrics: options.metrics, logger });
+  const holds = new HoldsMonitor({
+    connection,
+    prefix,
+    accountKey: options.governorKey,
+    client: options.client,
+    config: options.holds,
+    logger,
+    metrics: options.metrics,
+    trouble,
+    now: options.now,
+  });
   const served = options.workloads.queues.filter((w) => !options.queues || options.queues.includes(w.name));
   const unknown = (options.queues ?? []).filter((name) => !served.some((w) => w.name === name));
   if (unknown.length > 0) throw new Error(`queues not in the workloads config: ${unknown.join(', ')}`);
+  await holds.start();
   const workers: Worker<EditJobData, EditResult>[] = [];
   const queues: Queue[] = [];
   for (const workload of served) {
     const queue = workload.name;
-    await ledger.registerQueue(queue);
     // Only for BullMQ's manual rate limit (queue-wide): workers of this queue stop pulling for a while.
     const limiter = openQueue(connection, prefix, queue, logger);
     queues.push(limiter);
@@ -110,6 +160,9 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
         modelCaps: options.workloads.models,
         rateLimitQueue: (ms) => limiter.rateLimit(Math.max(1, Math.ceil(ms))),
       },
+      holds,
+      trouble,
+      metrics: options.metrics,
       logger,
       hooks: options.hooks,
       notifier: options.notifier,
@@ -133,7 +186,10 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
       // With tracing on, each wake-up is a "process" span in the trace the job carries.
       telemetry: queueTelemetry(),
     });
-    worker.on('error', (err) => logger.error({ err, queue }, 'worker error'));
+    worker.on('error', (err) => {
+      // Redis trouble is counted (and logged once per streak) by the tracker; BullMQ backs off by itself.
+      if (!trouble.record(err, 'worker')) logger.error({ err, queue }, 'worker error');
+    });
     worker.on('failed', (job, err) => {
       if (job)
         logger.warn(
@@ -151,15 +207,24 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     if (options.metrics) observeEditWorker(worker, { queue, metrics: options.metrics, logger });
     workers.push(worker);
   }
+  const registering = registerQueues(
+    ledger,
+    served.map((w) => w.name),
+    trouble,
+    logger,
+  );
   const reconciler =
-    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds });
+    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds, holds });
   return {
     workers,
+    holds,
     reconciler: reconciler?.reconciler,
     async close() {
+      registering.stop();
       await reconciler?.close();
       await Promise.all(workers.map((worker) => worker.close()));
       await Promise.all(queues.map((queue) => queue.close()));
+      await holds.stop();
     },
   };
 }
@@ -167,7 +232,13 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
 function startReconciler(
   options: EditWorkersOptions,
   settings: ReconcilerOptions & { share: number },
-  stores: { ledger: SpendLedger; runIndex: RunIndex; governor: ObservedRateGovernor; modelIds: ModelIds },
+  stores: {
+    ledger: SpendLedger;
+    runIndex: RunIndex;
+    governor: ObservedRateGovernor;
+    modelIds: ModelIds;
+    holds: HoldsMonitor;
+  },
 ): { reconciler: SpendReconciler; close(): Promise<void> } {
   const { connection, prefix, logger } = options;
   // Every queue of the workloads, served here or not: a run of any of them is ours to reconcile.
@@ -188,6 +259,7 @@ function startReconciler(
       share: settings.share,
       logger: logger.child({ component: 'spend-reconciler' }),
       now: options.now ?? Date.now,
+      breakerOpen: () => stores.holds.breakerOpen(),
     },
     settings,
   );

@@ -29,6 +29,19 @@ export const WorkerEnv = z.object({
   AMBIGUOUS_GRACE_MS: ms(60_000),
   RUNFLOW_TIMEOUT_MS: ms(30_000),
   LOCK_DURATION_MS: ms(30_000),
+  /** The account's breaker opens after this many 5xx / network failures in a row fleet-wide ... */
+  BREAKER_FAILURES: z.coerce.number().int().min(1).default(10),
+  /** ... within this window; then one probe (GET /v1/health) after BREAKER_PROBE_BASE_MS, doubling ... */
+  BREAKER_WINDOW_MS: ms(10_000),
+  BREAKER_PROBE_BASE_MS: ms(5_000),
+  /** ... up to this. */
+  BREAKER_PROBE_MAX_MS: ms(30_000),
+  /** While a 402 holds submits, GET /v1/billing/balance this often. */
+  CREDIT_PROBE_INTERVAL_MS: ms(10_000),
+  /** A job that meets a hold (breaker, credit, pause) parks about this long (×0.5–1) before it looks again. */
+  HOLD_RECHECK_MS: ms(5_000),
+  /** How old the cached holds may be: a pause is honoured within this (at most 1 s). */
+  HOLDS_REFRESH_MS: z.coerce.number().int().min(50).max(1_000).default(500),
   /** Longer than RUNFLOW_TIMEOUT_MS, so a submit in flight at SIGTERM can finish and be recorded. */
   SHUTDOWN_GRACE_MS: ms(40_000),
   /** Signs the edit.completed / edit.failed webhooks (comma-separated during a rotation); unset → queued, not sent. */

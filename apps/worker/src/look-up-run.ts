@@ -25,11 +25,13 @@ export async function lookUpRun(ctx: StepContext<SubmittingJobData>): Promise<Ru
   const reset = data.transientErrors ? { ...data, transientErrors: 0 } : data;
   try {
     const runs = await deps.client.findRunsByClientRef(data.clientRef);
+    await deps.holds?.observe(undefined);
     // Newest first; the oldest is the one the first submit created.
     const first = runs.at(-1);
     return first ? { kind: 'found', runId: first.id, data: reset } : { kind: 'none', data: reset };
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
+    await deps.holds?.observe(error);
     if (error.kind === 'permanent') {
       ctx.log.warn({ code: error.code, status: error.status }, 'Runflow cannot look runs up by client_ref');
       return { kind: 'none', data: reset };

@@ -81,6 +81,17 @@ await bootApp({
       notifier,
       metrics,
       lockDurationMs: env.LOCK_DURATION_MS,
+      holds: {
+        breaker: {
+          failures: env.BREAKER_FAILURES,
+          windowMs: env.BREAKER_WINDOW_MS,
+          probeBaseMs: env.BREAKER_PROBE_BASE_MS,
+          probeMaxMs: env.BREAKER_PROBE_MAX_MS,
+        },
+        creditProbeIntervalMs: env.CREDIT_PROBE_INTERVAL_MS,
+        refreshMs: env.HOLDS_REFRESH_MS,
+        recheckMs: env.HOLD_RECHECK_MS,
+      },
       reconciler:
         env.SPEND_RECONCILER === 'on'
           ? {

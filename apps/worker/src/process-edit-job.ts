@@ -1,10 +1,13 @@
+import type { WorkerMetrics } from '@runflow-queue/metrics';
 import type { EditNotifier } from '@runflow-queue/notifier';
 import { EditJobData, type EditResult, formatFieldIssues, getModel, toFieldIssues } from '@runflow-queue/shared';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { inflightMember } from './admit-job.ts';
 import { failJob } from './job-failure.ts';
+import { isTroubleNotTheJobs, parkAfterTrouble } from './park-after-trouble.ts';
 import type { EditJob } from './park-job.ts';
-import { type EditJobDeps, jobLogger, runSteps, type SavedData } from './run-steps.ts';
+import type { RedisTrouble } from './redis-trouble.ts';
+import { type EditJobDeps, jobLogger, PARKED, runSteps, type SavedData } from './run-steps.ts';
 
 /** Re-validates job data on dequeue: Redis may hold jobs written by an earlier deploy. */
 export function revalidate(job: EditJob): EditJobData {
@@ -42,16 +45,26 @@ export function attemptOutcome(error: unknown, attemptsMade: number, allowedAtte
  * webhook (enqueued before BullMQ records the end, so a worker that dies in between runs the step
  * again and the deterministic notification id keeps it to one delivery).
  */
-export function createEditProcessor(deps: EditJobDeps & { notifier?: EditNotifier }) {
+export function createEditProcessor(
+  deps: EditJobDeps & { notifier?: EditNotifier; trouble: RedisTrouble; metrics?: WorkerMetrics },
+) {
   return async (job: EditJob, token?: string): Promise<EditResult> => {
     let saved: SavedData | undefined;
     try {
       saved = { data: revalidate(job) };
       const result = await runSteps(job, token ?? '', saved, deps);
+      deps.trouble.clear();
       await releaseHolds(deps, job, saved.data);
       await deps.notifier?.editFinished(deps.queue, job, { result });
       return result;
     } catch (error) {
+      if (error === PARKED) deps.trouble.clear();
+      if (error instanceof DelayedError) throw error;
+      // Invariant 9: Redis trouble, or any unexpected error once a run may exist, parks and retries the
+      // job without using an attempt (attempts are for the job's own errors before it has a run).
+      if (!(error instanceof UnrecoverableError) && isTroubleNotTheJobs(error, saved?.data ?? job.data)) {
+        throw await parkAfterTrouble(job, token ?? '', error, deps);
+      }
       const allowed = Math.min(deps.governance.workload.attempts, job.opts.attempts ?? 1);
       const outcome = attemptOutcome(error, job.attemptsMade, allowed);
       if (outcome !== 'final') throw error;

@@ -26,6 +26,8 @@ export interface ReconcileDeps {
   share: number;
   logger: Logger;
   now: () => number;
+  /** True while the account's breaker is open (Runflow down): the reconciler sends nothing then. */
+  breakerOpen?: () => boolean;
 }
 
 /** The governor's name for the reconciler's requests (not a queue name: queues cannot contain `~`). */
@@ -33,9 +35,12 @@ export const RECONCILER_GOVERNOR_QUEUE = '~spend-reconciler';
 
 /**
  * One request slot at the reconciler's share, waited for here when it is within a second; false when
- * the governor says "later" (the pass stops and the next tick resumes): submits always go first.
+ * the governor says "later", or the account's breaker is open (the pass stops and the next tick
+ * resumes): submits always go first.
  */
 export async function reconcilerSlot(deps: ReconcileDeps): Promise<boolean> {
+  // Runflow is down for the account: only the breaker's probe may ask it anything.
+  if (deps.breakerOpen?.()) return false;
   const decision = await deps.governor.acquire(RECONCILER_GOVERNOR_QUEUE, deps.share, 1_000);
   if (!decision.granted) return false;
   if (decision.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, decision.delayMs));

@@ -9,6 +9,7 @@ import type {
   SpendLedger,
 } from '@runflow-queue/store';
 import type { Logger } from 'pino';
+import type { HoldsView } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 
 /** What keeps a queue within the account's rate limit, its budget and the models' in-flight caps. */
@@ -36,6 +37,8 @@ export interface StepDeps {
   modelIds?: Pick<ModelIds, 'learn'>;
   lifecycle: LifecycleConfig;
   governance: Governance;
+  /** The account's holds (breaker, credit, pauses), cached; unset: nothing ever holds (unit tests). */
+  holds?: HoldsView;
   now: () => number;
 }
 

@@ -14,6 +14,14 @@ import { fail, next, parkUntil, type Transition } from './transition.ts';
 export async function queuedStep(ctx: StepContext<QueuedJobData>): Promise<Transition> {
   // Cancelled between the caller's mark and its removal: nothing was submitted, nothing is paid.
   if (ctx.data.abandoned) return fail('JOB_ABANDONED', 'cancelled by the caller before submit');
+  // A hold (breaker open, credit spent, an operator's pause) stops submits before anything is reserved:
+  // the job parks and looks again, using no attempt and none of its retries.
+  const hold = ctx.deps.holds?.submitHold(ctx.deps.queue);
+  if (hold) {
+    ctx.deps.holds?.parked(ctx.deps.queue, hold.kind);
+    ctx.log.debug({ hold: hold.kind }, hold.reason);
+    return parkUntil(ctx.deps.holds?.recheckAt(ctx.deps.now()) ?? ctx.deps.now(), `hold: ${hold.kind}`);
+  }
   const admission = await admitJob(ctx);
   if ('held' in admission) return admission.held;
   const data = admission.admitted;

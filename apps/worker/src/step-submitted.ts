@@ -36,12 +36,21 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
     return settled;
   }
 
+  // While the breaker is open nobody asks Runflow: the job waits, its polls unused, and its deadline
+  // moves out by the time the breaker stays open (below).
+  if (deps.holds?.breakerOpen()) {
+    deps.holds.parked(deps.queue, 'breaker');
+    return parkUntil(deps.holds.recheckAt(deps.now()), 'hold: breaker');
+  }
   // A poll slot further out: the job simply stays parked a little longer (no queue-wide pause).
   const slot = await takeRequestSlot(ctx);
   if (slot) return parkUntil(deps.now() + slot.waitMs, 'poll slot');
   const now = deps.now();
+  let answered = false;
   try {
     const run = await deps.client.getRun(runId);
+    answered = true;
+    await deps.holds?.observe(undefined);
     const notOurs = runOwnerMismatch(run.metadata, { queue: deps.queue, jobId: ctx.jobId, data });
     if (notOurs) return refuseForeignRun(ctx, notOurs);
     if (isTerminalStatus(run.status_code)) {
@@ -60,6 +69,7 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
     }
   } catch (error) {
     if (!isRunflowApiError(error)) throw error;
+    await deps.holds?.observe(error);
     if (error.kind === 'permanent') return fail(error.code, `polling run ${runId}: ${error.message}`);
     if (error.status === 429) {
       // A GET is never under a model's cap: the rate limit (and evidence for the creates' 429s).
@@ -69,8 +79,10 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
     ctx.log.info({ code: error.code, status: error.status }, 'poll failed (retryable); will poll again');
   }
 
-  const deadlineAt = data.deadlineAt ?? now;
-  if (now >= deadlineAt) {
+  const deadlineAt = effectiveDeadline(ctx, now);
+  // Invariant 9: the deadline fails a run only on a poll that Runflow answered (still not terminal).
+  // A poll that failed says nothing about the run: poll again, however late it is.
+  if (now >= deadlineAt && answered) {
     return fail(
       'RUN_DEADLINE_EXCEEDED',
       `run ${runId} had no terminal result by ${new Date(deadlineAt).toISOString()}`,
@@ -78,7 +90,20 @@ export async function submittedStep(ctx: StepContext<SubmittedJobData>): Promise
   }
   const polls = (data.polls ?? 0) + 1;
   const wait = backoffMs(deps.lifecycle.pollIntervalMs, polls - 1, deps.lifecycle.maxPollIntervalMs);
-  return parkUntil(Math.min(now + wait, deadlineAt), 'polling', { data: { ...data, polls } });
+  const wakeAt = now >= deadlineAt ? now + wait : Math.min(now + wait, deadlineAt);
+  return parkUntil(wakeAt, 'polling', { data: { ...data, polls } });
+}
+
+/**
+ * The run's hard deadline, moved out by however long the account's breaker has been open since the
+ * run was submitted: a run is not declared dead because we could not ask about it.
+ */
+export function effectiveDeadline(ctx: StepContext<SubmittedJobData>, now: number): number {
+  const { data, deps } = ctx;
+  const base = data.deadlineAt ?? now;
+  const openNow = deps.holds?.breakerOpenTotalMs();
+  if (openNow === undefined || data.breakerOpenMsAtSubmit === undefined) return base;
+  return base + Math.max(0, openNow - data.breakerOpenMsAtSubmit);
 }
 
 /** The run is another job's: its result is not adopted and not settled here (its own job settles it). */

@@ -47,6 +47,7 @@ async function postRun(ctx: StepContext<SubmittingJobData>): Promise<Transition>
   await deps.modelIds
     ?.learn(modelId, data.model)
     .catch((error: unknown) => ctx.log.debug({ err: error }, 'could not record the model id'));
+  await deps.holds?.observe(undefined);
   ctx.log.info({ runId, submitMs: deps.now() - started }, 'run submitted');
   // Evidence for telling a later 429 apart (a model's cap or the rate limit); the run exists either way.
   await deps.governance.inflight
@@ -68,13 +69,23 @@ function withRun(ctx: StepContext<SubmittingJobData>, runId: string): SubmittedJ
     step: 'submitted',
     runId,
     submittedAt: data.submittedAt ?? now,
+    breakerOpenMsAtSubmit: data.breakerOpenMsAtSubmit ?? deps.holds?.breakerOpenTotalMs(),
     deadlineAt: data.deadlineAt ?? now + deps.governance.workload.deadlineMs,
   };
 }
 
 async function submitFailed(ctx: StepContext<SubmittingJobData>, error: RunflowApiError): Promise<Transition> {
   const { deps, data } = ctx;
+  const breakerOpen = (await deps.holds?.observe(error)) ?? false;
   const now = deps.now();
+  if (error.status === 402 && deps.holds) {
+    // Credit spent (runflow-api.md §5, §7): Runflow created nothing and billed nothing. Hold the
+    // account's submits and put this job back, its clientRef and budget reservation kept.
+    await deps.holds.holdCredit(`${error.code}: ${error.message}`);
+    deps.holds.parked(deps.queue, 'credit');
+    ctx.log.warn({ code: error.code }, 'Runflow credit spent; submits held until it is topped up');
+    return parkUntil(deps.holds.recheckAt(now), 'hold: credit', { data: { ...data, step: 'queued' } });
+  }
   if (error.kind === 'permanent') {
     ctx.log.warn({ code: error.code, status: error.status }, 'Runflow rejected the run');
     return fail(error.code, error.message);
@@ -88,6 +99,11 @@ async function submitFailed(ctx: StepContext<SubmittingJobData>, error: RunflowA
     });
   }
   if (error.status === 429) return rateLimited(ctx, error);
+  if (breakerOpen && deps.holds) {
+    // Runflow is down for everyone, not for this job: the breaker holds the fleet; no retry is used.
+    deps.holds.parked(deps.queue, 'breaker');
+    return parkUntil(deps.holds.recheckAt(now), 'hold: breaker', { data: { ...data, step: 'queued' } });
+  }
   const transientErrors = (data.transientErrors ?? 0) + 1;
   if (transientErrors > deps.lifecycle.maxTransientErrors) {
     return fail('RUNFLOW_RETRIES_EXHAUSTED', `${transientErrors} retryable errors in a row; last: ${error.message}`);
@@ -151,7 +167,12 @@ async function resolveSubmitting(ctx: StepContext<SubmittingJobData>): Promise<T
   const data = ctx.data.ambiguousSince === undefined ? { ...ctx.data, ambiguousSince: since } : ctx.data;
   const graceEnds = since + deps.lifecycle.ambiguousGraceMs;
   if (now < graceEnds) return parkUntil(graceEnds, 'ambiguous submit grace', { data });
-  // No callback in the grace period (lost, or given up while ingest was down): ask Runflow before paying again.
+  // No callback in the grace period (lost, or given up while ingest was down): ask Runflow before paying
+  // again — once Runflow answers: while the breaker is open the job waits, its look-up retries unused.
+  if (deps.holds?.breakerOpen()) {
+    deps.holds.parked(deps.queue, 'breaker');
+    return parkUntil(deps.holds.recheckAt(now), 'hold: breaker', { data });
+  }
   const slot = await takeRequestSlot(ctx);
   if (slot) return parkUntil(deps.now() + slot.waitMs, 'look-up slot', { data });
   const lookup = await lookUpRun({ ...ctx, data });

@@ -12,7 +12,9 @@ import type { Settlement } from '@runflow-queue/store';
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
+import type { HoldsView, SubmitHold } from './holds-monitor.ts';
 import { DEFAULT_LIFECYCLE } from './lifecycle-config.ts';
+import { isTroubleNotTheJobs } from './park-after-trouble.ts';
 import { attemptOutcome } from './process-edit-job.ts';
 import { runStep } from './run-steps.ts';
 import type { StepContext, StepDeps } from './step-context.ts';
@@ -50,6 +52,7 @@ interface Fakes {
   budget?: { dailyUsd: number; policy: 'hold' | 'fail' };
   budgetFull?: boolean;
   models?: (typeof PRO)[];
+  holds?: HoldsView;
 }
 
 function context<D extends EditJobData>(data: D, fakes: Fakes = {}, entered = false) {
@@ -117,6 +120,7 @@ function context<D extends EditJobData>(data: D, fakes: Fakes = {}, entered = fa
       modelCaps: {},
       rateLimitQueue: async () => {},
     },
+    ...(fakes.holds ? { holds: fakes.holds } : {}),
   };
   const ctx: StepContext = { jobId: '42', data, entered, deps, log: pino({ level: 'silent' }) };
   return { ctx, calls };
@@ -345,6 +349,96 @@ describe('step submitted (finalize)', () => {
   it('stays parked when the poll slot is further out (no queue-wide pause)', async () => {
     const t = await runStep(context(submitted(), { slot: { granted: false, waitMs: 2_500 } }).ctx);
     expect(t).toEqual({ kind: 'park', wakeAt: NOW + 2_500, reason: 'poll slot' });
+  });
+});
+
+/** A holds view with fixed answers, recording what the steps told it. */
+function fakeHolds(state: { hold?: SubmitHold; breakerOpen?: boolean; openTotalMs?: number } = {}) {
+  const told = { credit: [] as string[], observed: [] as (string | undefined)[], parked: [] as string[] };
+  const holds: HoldsView = {
+    submitHold: () => state.hold,
+    breakerOpen: () => state.breakerOpen ?? false,
+    breakerOpenTotalMs: () => state.openTotalMs ?? 0,
+    recheckAt: (now) => now + 5_000,
+    observe: async (error) => {
+      told.observed.push(error?.code);
+      return state.breakerOpen ?? false;
+    },
+    holdCredit: async (reason) => {
+      told.credit.push(reason);
+    },
+    parked: (_queue, hold) => {
+      told.parked.push(hold);
+    },
+  };
+  return { holds, told };
+}
+
+describe('holds', () => {
+  it('a held queue parks its queued jobs before anything is reserved or sent', async () => {
+    const { holds, told } = fakeHolds({ hold: { kind: 'pause', reason: 'queue catalog paused by ops: deploy' } });
+    const { ctx, calls } = context(queued(), { holds, budget: { dailyUsd: 10, policy: 'hold' } });
+    expect(await runStep(ctx)).toEqual({ kind: 'park', wakeAt: NOW + 5_000, reason: 'hold: pause' });
+    expect(calls).toMatchObject({ created: [], reserved: 0 });
+    expect(told.parked).toEqual(['pause']);
+  });
+
+  it('a 402 holds the account’s credit and puts the job back unpaid: same clientRef, reservation kept, no retry used', async () => {
+    const { holds, told } = fakeHolds();
+    const reservation = { amountMicroUsd: 150_000, day: '2026-12-02', month: '2026-12' };
+    const create = async () => Promise.reject(apiError('permanent', 402, 'INSUFFICIENT_CREDIT'));
+    const t = await runStep(context(submitting({ reservation, transientErrors: 2 }), { holds, create }, true).ctx);
+    expect(t).toMatchObject({
+      kind: 'park',
+      reason: 'hold: credit',
+      data: { step: 'queued', clientRef: 'rq_ref', reservation, transientErrors: 2 },
+    });
+    expect(told.credit).toHaveLength(1);
+  });
+
+  it('a 5xx once the breaker is open parks without using a retry; polls and look-ups wait too', async () => {
+    const { holds } = fakeHolds({ breakerOpen: true });
+    const create = async () => Promise.reject(apiError('retryable', 503, 'SERVICE_UNAVAILABLE'));
+    const t = await runStep(context(submitting({ transientErrors: 7 }), { holds, create }, true).ctx);
+    expect(t).toMatchObject({ kind: 'park', reason: 'hold: breaker', data: { step: 'queued', transientErrors: 7 } });
+    let polled = 0;
+    const get = async () => {
+      polled += 1;
+      return runObject('run-1', 'running');
+    };
+    expect(await runStep(context(submitted({ polls: 3 }), { holds, get }).ctx)).toEqual({
+      kind: 'park',
+      wakeAt: NOW + 5_000,
+      reason: 'hold: breaker',
+    });
+    expect(polled).toBe(0);
+    const late = submitting({ ambiguousSince: NOW - 10 * 60_000 });
+    expect(await runStep(context(late, { holds }).ctx)).toMatchObject({ kind: 'park', reason: 'hold: breaker' });
+  });
+
+  it('past its deadline a run is polled again while the polls fail, and its deadline moves by the breaker’s open time', async () => {
+    const failing = async () => Promise.reject(apiError('retryable', undefined, 'NETWORK_ERROR'));
+    const t = await runStep(context(submitted({ deadlineAt: NOW - 1 }), { get: failing }).ctx);
+    expect(t).toMatchObject({ kind: 'park', reason: 'polling' });
+    const { holds } = fakeHolds({ openTotalMs: 70_000 });
+    const extended = submitted({ deadlineAt: NOW - 1, breakerOpenMsAtSubmit: 10_000 });
+    const parked = await runStep(context(extended, { holds }).ctx);
+    expect(parked).toMatchObject({ kind: 'park', reason: 'polling' });
+    expect(parked.kind === 'park' && parked.wakeAt).toBeLessThanOrEqual(NOW + 60_000);
+    const spent = submitted({ deadlineAt: NOW - 1, breakerOpenMsAtSubmit: 70_000 });
+    expect(await runStep(context(spent, { holds }).ctx)).toMatchObject({ kind: 'fail', code: 'RUN_DEADLINE_EXCEEDED' });
+  });
+
+  it('errors that are not the job’s own: Redis trouble at any step, anything once a run may exist', () => {
+    const oom = new Error("OOM command not allowed when used memory > 'maxmemory'.");
+    expect(isTroubleNotTheJobs(oom, { step: 'queued' })).toBe(true);
+    expect(isTroubleNotTheJobs(new Error('Connection is closed.'), { step: 'queued' })).toBe(true);
+    expect(isTroubleNotTheJobs(new Error("READONLY You can't write against a read only replica."), undefined)).toBe(
+      true,
+    );
+    expect(isTroubleNotTheJobs(new TypeError('x is undefined'), { step: 'submitted' })).toBe(true);
+    expect(isTroubleNotTheJobs(new TypeError('x is undefined'), { step: 'submitting' })).toBe(true);
+    expect(isTroubleNotTheJobs(new TypeError('x is undefined'), { step: 'queued' })).toBe(false);
   });
 });
 

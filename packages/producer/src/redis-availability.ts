@@ -1,5 +1,7 @@
 import { RunflowQueueError } from '@runflow-queue/shared';
-import type { RedisClient } from '@runflow-queue/store';
+import { isConnectionError, isRefusedWrite, type RedisClient } from '@runflow-queue/store';
+
+export { isConnectionError, isRefusedWrite };
 
 // BullMQ waits for a connection that is not ready — forever, for a queue whose first command finds
 // Redis down — and ioredis reports a connection lost mid-call as MaxRetriesPerRequestError or "Command
@@ -7,35 +9,6 @@ import type { RedisClient } from '@runflow-queue/store';
 // goes through `withRedis`: a bounded wait for the connection, then connection failures become
 // REDIS_UNAVAILABLE (retryable) with what the caller may assume; so do commands Redis refuses for a
 // while (OOM at maxmemory, READONLY after a failover, …): infrastructure trouble, not a bad request.
-
-const CONNECTION_ERROR_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EPIPE',
-  'EHOSTUNREACH',
-]);
-
-/** True for errors that mean "Redis did not answer", not "Redis refused the command". */
-export function isConnectionError(error: unknown): boolean {
-  if (!(error instanceof Error)) return false;
-  if (error.name === 'MaxRetriesPerRequestError') return true;
-  if (CONNECTION_ERROR_CODES.has((error as NodeJS.ErrnoException).code ?? '')) return true;
-  return /^(Connection is closed|Command timed out|Stream isn't writeable)/.test(error.message);
-}
-
-/**
- * Redis answered but refuses writes for now: at maxmemory with noeviction (OOM), a replica after a
- * failover (READONLY), loading its data (LOADING), a cluster reconfiguring (CLUSTERDOWN, TRYAGAIN,
- * MASTERDOWN), a failed snapshot blocking writes (MISCONF), a script running too long (BUSY).
- */
-export function isRefusedWrite(error: unknown): boolean {
-  return (
-    error instanceof Error &&
-    /^(OOM|READONLY|LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|MISCONF|NOREPLICAS|BUSY)\b/.test(error.message)
-  );
-}
 
 function waitUntilReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);

@@ -54,9 +54,17 @@ export interface RunflowClient {
    */
   listRuns(window: RunListWindow, options?: GetRunOptions): Promise<RunPage>;
   /** `GET /v1/billing/balance`: the prepaid balance in whole cents (runflow-api.md §2.9). */
-  getBalance(options?: GetRunOptions): Promise<{ balanceCents: number; currency: string }>;
+  getBalance(options?: GetRunOptions): Promise<Balance>;
+  /** `GET /v1/health` (runflow-api.md §5: what to check on a 503): resolves when Runflow answers 2xx. */
+  checkHealth(options?: GetRunOptions): Promise<void>;
   /** Waits for in-flight requests, then closes every socket. Later calls fail retryable CLIENT_CLOSED. */
   close(): Promise<void>;
+}
+
+/** `{balance_cents, currency}` of GET /v1/billing/balance. */
+export interface Balance {
+  balanceCents: number;
+  currency: string;
 }
 
 export interface RunListWindow {
@@ -82,7 +90,7 @@ function parseListPage(value: unknown): ParseResult<RunPage> {
   return { success: true, data: { runs: page.data, next: next || null } };
 }
 
-function parseBalance(value: unknown): ParseResult<{ balanceCents: number; currency: string }> {
+function parseBalance(value: unknown): ParseResult<Balance> {
   const raw = value as { balance_cents?: unknown; currency?: unknown } | null;
   if (!raw || typeof raw.balance_cents !== 'number' || !Number.isInteger(raw.balance_cents))
     return { success: false, error: { issues: [{ path: ['balance_cents'], message: 'not an integer' }] } };
@@ -109,6 +117,9 @@ function parseRunPage(value: unknown): ParseResult<Run[]> {
     }),
   };
 }
+
+/** Any JSON body will do: a 2xx is the answer. */
+const parseAnything = (): ParseResult<undefined> => ({ success: true, data: undefined });
 
 interface Attempt {
   endpoint: RunflowEndpoint;
@@ -353,6 +364,19 @@ export function createRunflowClient(options: RunflowClientOptions): RunflowClien
         signal: runOptions.signal,
       };
       return execute(attempt, parseBalance);
+    },
+
+    async checkHealth(runOptions = {}) {
+      await execute(
+        {
+          endpoint: 'health',
+          method: 'GET',
+          path: `${pathPrefix}/v1/health`,
+          headers: commonHeaders,
+          signal: runOptions.signal,
+        },
+        parseAnything,
+      );
     },
 
     close() {

@@ -10,6 +10,7 @@ export {
   type RunflowClientOptions,
 } from './client-options.ts';
 export {
+  type Balance,
   type CreateRunBody,
   type CreateRunOptions,
   createRunflowClient,

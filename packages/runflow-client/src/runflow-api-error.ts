@@ -1,5 +1,9 @@
-/** The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit). */
-export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns' | 'listRuns' | 'getBalance';
+/**
+ * The Runflow endpoints the workers call (findRuns: only to resolve an ambiguous submit; listRuns and
+ * getBalance: the spend reconciler; health and getBalance: probing whether a hold — the breaker, the
+ * credit hold — can lift).
+ */
+export type RunflowEndpoint = 'createRun' | 'getRun' | 'findRuns' | 'listRuns' | 'getBalance' | 'health';
 
 /**
  * What the caller may do next:

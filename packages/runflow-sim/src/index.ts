@@ -1,5 +1,6 @@
 export type { BillingEntry, SimBilling } from './billing.ts';
 export type { OutputFormat } from './images.ts';
+export { OUTAGE_MODES, type OutageMode } from './outage.ts';
 export type { CallbackBody, CallbackEvent, RunObject, SimRun } from './run-object.ts';
 export type { SimDeliveryAttempt, SimStatus } from './run-store.ts';
 export { signBody } from './sign-body.ts';

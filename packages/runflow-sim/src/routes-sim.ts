@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isPlainObject, readRequestJson, safeDecode, sendError, sendJson } from './http-io.ts';
+import { checkOutageMode, type OutageMode } from './outage.ts';
 import {
   checkConcurrencyCaps,
   checkIdempotency,
@@ -45,6 +46,7 @@ export async function handleSimControl(
   if (method === 'POST' && pathname === '/_sim/config') return applyConfig(sim, request, response);
   if (method === 'GET' && pathname === '/_sim/balance') return sendJson(response, 200, balanceBody(sim));
   if (method === 'POST' && pathname === '/_sim/balance') return applyBalance(sim, request, response);
+  if (method === 'POST' && pathname === '/_sim/outage') return applyOutage(sim, request, response);
   if (method === 'POST' && pathname === '/_sim/release-callbacks') {
     const body = await readRequestJson(request, response);
     if (body === undefined) return;
@@ -57,6 +59,23 @@ export async function handleSimControl(
     return sendJson(response, 200, { ok: true });
   }
   sendError(response, 404, 'NOT_FOUND', `No control route ${method} ${pathname}`);
+}
+
+/** `{"mode": "off" | "unavailable" | "refused"}`; answers once the port is closed or listening again. */
+async function applyOutage(sim: Sim, request: IncomingMessage, response: ServerResponse): Promise<void> {
+  const body = await readRequestJson(request, response);
+  if (body === undefined) return;
+  const mode = isPlainObject(body.value) ? body.value.mode : undefined;
+  let checked: OutageMode;
+  try {
+    checked = checkOutageMode(mode);
+  } catch (error) {
+    return sendError(response, 400, 'BAD_REQUEST', (error as Error).message);
+  }
+  // Answer first: in `refused` mode this very connection is closed with the port.
+  sendJson(response, 200, { ok: true, outage: checked });
+  await new Promise<void>((resolve) => response.once('finish', () => resolve()));
+  await sim.setOutage(checked);
 }
 
 function balanceBody(sim: Sim): { balanceMicroUsd: number | null } {

@@ -44,23 +44,34 @@ export function matchV1Route(pathname: string): V1Route {
   return { kind: 'unknown' };
 }
 
+/**
+ * Counts a create, get or search (and records when it arrived: what a rate-limit check counts),
+ * answered or not. During an outage (`everyRequest`) health and balance requests are recorded too:
+ * what a client sends to a dead API is what a chaos check counts. Returns the route.
+ */
+export function recordMetered(ctx: SimContext, method: string, pathname: string, everyRequest = false): V1Route {
+  const route = matchV1Route(pathname);
+  if (route.kind === 'create' && method === 'POST') ctx.counters.createRequests += 1;
+  if (route.kind === 'get' && method === 'GET') ctx.counters.getRequests += 1;
+  if (route.kind === 'search' && method === 'GET') ctx.counters.searchRequests += 1;
+  if (
+    everyRequest ||
+    (route.kind === 'create' && method === 'POST') ||
+    ((route.kind === 'get' || route.kind === 'search') && method === 'GET')
+  ) {
+    ctx.requestLog.record(Date.now());
+  }
+  return route;
+}
+
 export async function handleV1(
   ctx: SimContext,
   request: IncomingMessage,
   response: ServerResponse,
   pathname: string,
 ): Promise<void> {
-  const route = matchV1Route(pathname);
+  const route = recordMetered(ctx, request.method ?? 'GET', pathname);
   const method = request.method ?? 'GET';
-  if (route.kind === 'create' && method === 'POST') ctx.counters.createRequests += 1;
-  if (route.kind === 'get' && method === 'GET') ctx.counters.getRequests += 1;
-  if (route.kind === 'search' && method === 'GET') ctx.counters.searchRequests += 1;
-  if (
-    (route.kind === 'create' && method === 'POST') ||
-    ((route.kind === 'get' || route.kind === 'search') && method === 'GET')
-  ) {
-    ctx.requestLog.record(Date.now());
-  }
 
   // Health is public and not metered: it is what a client checks when everything else fails.
   if (route.kind === 'health') {

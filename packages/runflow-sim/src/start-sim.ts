@@ -5,10 +5,11 @@ import { CallbackDispatcher } from './callbacks.ts';
 import { ConcurrencyGate } from './concurrency-gate.ts';
 import { sendError } from './http-io.ts';
 import { RunLifecycle } from './lifecycle.ts';
+import { checkOutageMode, type OutageMode, sendOutage, setListening } from './outage.ts';
 import { TokenBucket } from './rate-limit.ts';
 import { handleOutput } from './routes-outputs.ts';
 import { handleSimControl } from './routes-sim.ts';
-import { handleV1 } from './routes-v1.ts';
+import { handleV1, recordMetered } from './routes-v1.ts';
 import { type SimRun, toSimRun } from './run-object.ts';
 import { RunStore } from './run-store.ts';
 import { RequestLog, type SimContext } from './sim-context.ts';
@@ -39,6 +40,7 @@ export interface SimRuntimeConfig {
   idempotency: IdempotencyMode;
   rateLimitPerSecond: number | null;
   holdingCallbacks: boolean;
+  outage: OutageMode;
   pricing: SimPricing;
   /** Per-model caps of runs in flight, and what a create over one gets; null = no caps. */
   concurrencyCaps: { models: Record<string, number>; mode: CapMode } | null;
@@ -87,6 +89,12 @@ export interface Sim {
   requestTimes(): number[];
   config(): SimRuntimeConfig;
   /**
+   * A Runflow outage: `unavailable` (every /v1 request answers 503), `refused` (the port stops
+   * accepting connections), `off` (back to normal, same port). Resolves once the port is closed or
+   * listening again.
+   */
+  setOutage(mode: OutageMode): Promise<void>;
+  /**
    * Resolves when every run with a callback_url is terminal and no callback is waiting, in flight
    * or due for a retry. Held callbacks do not count (they move only when released).
    */
@@ -118,6 +126,8 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   };
 
   let closing: Promise<void> | undefined;
+  let outage: OutageMode = 'off';
+  let port = 0;
   const sim: Sim = {
     get url() {
       return baseUrl;
@@ -201,11 +211,17 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
         idempotency: config.idempotency,
         rateLimitPerSecond: config.rateLimitPerSecond ?? null,
         holdingCallbacks: callbacks.isHolding,
+        outage,
         pricing: structuredClone(config.pricing),
         concurrencyCaps: config.concurrencyCaps
           ? { models: { ...config.concurrencyCaps.models }, mode: config.concurrencyCaps.mode }
           : null,
       };
+    },
+    async setOutage(mode) {
+      outage = checkOutageMode(mode);
+      if (closing) return;
+      await setListening(server, outage !== 'refused', port, config.host);
     },
     whenCallbacksSettled() {
       return callbacks.whenSettled();
@@ -224,6 +240,10 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   async function route(pathname: string, request: http.IncomingMessage, response: http.ServerResponse) {
     if (pathname === '/v1' || pathname.startsWith('/v1/')) {
       response.once('finish', () => countResponse(counters, response.statusCode));
+      if (outage !== 'off') {
+        recordMetered(ctx, request.method ?? 'GET', pathname, true);
+        return sendOutage(response);
+      }
       return handleV1(ctx, request, response, pathname);
     }
     if (pathname.startsWith('/_sim/')) return handleSimControl(sim, request, response, pathname);
@@ -234,6 +254,7 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
   async function closeAll(): Promise<void> {
     lifecycle.close();
     callbacks.close();
+    if (!server.listening) return;
     await new Promise<void>((resolve) => {
       server.close(() => resolve());
       server.closeAllConnections();
@@ -247,7 +268,8 @@ export async function startSim(options: SimOptions = {}): Promise<Sim> {
       resolve();
     });
   });
-  baseUrl = `http://${urlHost(config.host)}:${(server.address() as AddressInfo).port}`;
+  port = (server.address() as AddressInfo).port;
+  baseUrl = `http://${urlHost(config.host)}:${port}`;
   return sim;
 }
 

@@ -73,7 +73,7 @@ export const ERROR_CODES = {
   FORBIDDEN: {
     status: 403,
     retryable: false,
-    summary: 'dashboard: the credential may only view (write actions need the operator credential)',
+    summary: 'the credential may not do this (dashboard: view-only credential; API: /v1/admin/* needs an admin token)',
   },
   CROSS_ORIGIN_WRITE: {
     status: 403,

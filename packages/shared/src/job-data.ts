@@ -27,6 +27,11 @@ const common = {
   /** Retryable Runflow errors met so far; they back off without burning BullMQ attempts. */
   transientErrors: z.number().int().optional(),
   polls: z.number().int().optional(),
+  /**
+   * The account breaker's total open time (ms) when the run was submitted: the poll deadline moves out
+   * by however long it has been open since, so a run is not declared dead because we could not ask.
+   */
+  breakerOpenMsAtSubmit: z.number().int().optional(),
   /** Set when a submit may have reached Runflow without an answer (timeout/reset after sending). */
   ambiguousSince: z.number().int().optional(),
   /** Resubmits after an ambiguous submit found no run within the grace period. */

@@ -1,4 +1,14 @@
 export type { BudgetStatus } from '@runflow-queue/store';
+export {
+  type AccountHealth,
+  type AccountHealthOptions,
+  anyHold,
+  type HealthRow,
+  healthRows,
+  type LearnedCap,
+  readAccountHealth,
+  renderHealth,
+} from './account-health.ts';
 export { collectStats, type FleetStats, type QueueStats } from './collect-stats.ts';
 export { percentile } from './percentile.ts';
 export { describeUnconfirmed, renderSpend, type UnconfirmedSummary } from './render-spend.ts';

@@ -1,3 +1,16 @@
+export {
+  AccountHolds,
+  type AccountHoldsOptions,
+  accountHash,
+  type BreakerPolicy,
+  type BreakerState,
+  type CreditState,
+  DEFAULT_BREAKER_POLICY,
+  type HoldsSnapshot,
+  type PauseHold,
+  parseHolds,
+  submitHoldOf,
+} from './account-holds.ts';
 export { type BalanceSample, BalanceSamples } from './balance-samples.ts';
 export {
   BUDGET_WINDOW_TTL_SECONDS,
@@ -28,6 +41,7 @@ export {
   bullPrefix,
   DEFAULT_PREFIX,
   governorKey,
+  holdsKey,
   inflightKey,
   learnedCapsKey,
   queueKeys,
@@ -47,6 +61,7 @@ export {
 } from './rate-governor.ts';
 export { createRedis, duplicateForBlocking } from './redis-connection.ts';
 export { RedisLease } from './redis-lease.ts';
+export { isConnectionError, isRefusedWrite, redisTroubleKind } from './redis-trouble.ts';
 export { RETENTION_SECONDS, retentionSeconds } from './retention.ts';
 export { RunIndex, type RunLocation } from './run-index.ts';
 export {

@@ -40,6 +40,14 @@ export function governorKey(prefix: string, apiKeyHash: string): string {
 }
 
 /**
+ * The holds of one Runflow account (breaker, credit hold, operators' pauses), by the same hash of the
+ * account key as its governor. No TTL: a pause outlives restarts until it is resumed.
+ */
+export function holdsKey(prefix: string, accountHash: string): string {
+  return `${prefix}:{holds}:${accountHash}`;
+}
+
+/**
  * Account-wide spend keys, all in the `{spend}` slot: settling a run (its record, the settle-once check
  * and the ledger increments) is one Lua script over one slot, whatever queue the run's job is in.
  */
