@@ -1,3 +1,4 @@
+import { healthRows, readAccountHealth } from '@runflow-queue/stats';
 import { readGovernorState } from '@runflow-queue/store';
 import { afterEach, describe, expect, it } from 'vitest';
 import { maxInWindow } from '../../bench/scenarios/governor.ts';
@@ -60,6 +61,11 @@ describe('a capped model', () => {
     expect(state.learnedCaps.map((c) => c.model)).toEqual([PRO]);
     expect(state.learnedCaps[0].cap).toBeGreaterThanOrEqual(CAP);
     expect(state.learnedCaps[0].cap).toBeLessThanOrEqual(CAP + 2);
+    // `runflow-queue health` (and the API's and dashboard's) shows the cap it learned.
+    const health = await readAccountHealth(fleet.redis, { prefix: fleet.prefix, accountKey: fleet.sim.apiKey });
+    expect(healthRows(health).find((row) => row.part === 'learned caps')?.state).toMatch(
+      new RegExp(`^${PRO} ≤ \\d+ in flight$`),
+    );
     // The 429s stay a small share of the creates: the fleet waits at admission, not at Runflow.
     expect(fleet.sim.stats().capRejected).toBeLessThan(jobs / 2);
     // Near C per L: 60 runs at 4 per 0.4 s is 6 s; a collapsed rate (1 request/s) would take a minute.

@@ -1,25 +1,23 @@
 import { formatTable } from '@runflow-queue/shared';
-import { AccountHolds, type HoldsSnapshot, RateGovernor, type RedisClient } from '@runflow-queue/store';
+import {
+  AccountHolds,
+  type HoldsSnapshot,
+  type LearnedCap,
+  type RedisClient,
+  readGovernorState,
+} from '@runflow-queue/store';
 
 // The account's state as an operator asks for it (`runflow-queue health`, GET /v1/admin/health, the
 // dashboard's banner): the breaker, the credit hold, the pauses, the rate governor — and Redis itself
 // — each with its reason and since when. One reader, three places that show it.
 
-/** A model's in-flight ceiling the governor learned from 429s that follow the runs in flight. */
-export interface LearnedCap {
-  model: string;
-  maxInFlight: number;
-  since: number;
-}
+export type { LearnedCap };
 
 export interface AccountHealth {
   at: number;
   holds: HoldsSnapshot;
   governor: { factor: number; ceiling: number; penalties: number; blockedUntil: number };
-  /**
-   * Filled by the caps work of issue 11 (branch issue-11-caps), which teaches the governor per-model
-   * in-flight ceilings; until it lands there are none to show.
-   */
+  /** The per-model in-flight ceilings the governor learned from 429s that followed the runs in flight. */
   learnedCaps: LearnedCap[];
   redis: { pingMs: number; usedMemoryBytes: number; maxMemoryBytes: number; policy: string; writable: boolean };
 }
@@ -38,18 +36,16 @@ function infoField(info: string, name: string): string | undefined {
 export async function readAccountHealth(redis: RedisClient, options: AccountHealthOptions): Promise<AccountHealth> {
   const now = options.now ?? Date.now;
   const holds = new AccountHolds(redis, { prefix: options.prefix, accountKey: options.accountKey, now });
-  // The governor's state needs none of its rate settings: any values read the same hash.
-  const governor = new RateGovernor(redis, {
-    prefix: options.prefix,
-    apiKey: options.accountKey,
-    requestsPerSecond: 1,
-    burst: 1,
-    now,
-  });
   const pingStarted = performance.now();
   await redis.ping();
   const pingMs = Math.round((performance.now() - pingStarted) * 10) / 10;
-  const [snapshot, state, info] = await Promise.all([holds.snapshot(), governor.state(), redis.info('memory')]);
+  // The governor's state needs none of its rate settings: any values read the same hash.
+  const [snapshot, governor, info] = await Promise.all([
+    holds.snapshot(),
+    readGovernorState(redis, { prefix: options.prefix, apiKey: options.accountKey, now: now() }),
+    redis.info('memory'),
+  ]);
+  const { learnedCaps, ...state } = governor;
   const usedMemoryBytes = Number(infoField(info, 'used_memory') ?? 0);
   const maxMemoryBytes = Number(infoField(info, 'maxmemory') ?? 0);
   const policy = infoField(info, 'maxmemory_policy') ?? 'unknown';
@@ -57,7 +53,7 @@ export async function readAccountHealth(redis: RedisClient, options: AccountHeal
     at: now(),
     holds: snapshot,
     governor: state,
-    learnedCaps: [],
+    learnedCaps,
     redis: {
       pingMs,
       usedMemoryBytes,
@@ -142,8 +138,11 @@ export function healthRows(health: AccountHealth): HealthRow[] {
     state:
       health.learnedCaps.length === 0
         ? 'none'
-        : health.learnedCaps.map((c) => `${c.model} ≤ ${c.maxInFlight}`).join(', '),
-    reason: health.learnedCaps.length === 0 ? 'no per-model in-flight ceiling learned' : '',
+        : health.learnedCaps.map((c) => `${c.model} ≤ ${c.cap} in flight`).join(', '),
+    reason:
+      health.learnedCaps.length === 0
+        ? 'no per-model in-flight ceiling learned'
+        : `learned from 429s that followed the runs in flight (${health.learnedCaps.reduce((n, c) => n + c.rejects, 0)} of them); probed one higher while it binds`,
     since: health.learnedCaps.length === 0 ? undefined : Math.min(...health.learnedCaps.map((c) => c.since)),
   });
   const r = health.redis;
