@@ -1,4 +1,4 @@
-import { AccountHolds } from '@runflow-queue/store';
+import { AccountHolds, readGovernorState } from '@runflow-queue/store';
 import { Redis } from 'ioredis';
 import { type ChaosEvent, type ChaosPlan, planChaos } from './chaos-plan.ts';
 import type { ChaosScenario, ScenarioContext, ScenarioEvent } from './chaos-scenario.ts';
@@ -18,7 +18,13 @@ export interface TroubleOptions {
   creditHoldMs?: number;
   /** Redis refusing writes (default 60 s). */
   redisOomMs?: number;
+  /** A model capped at CAPPED_MODEL_CAP runs in flight, creates over it answered 429 (default 60 s). */
+  cappedMs?: number;
 }
+
+/** The capped model, and its cap: a per-model concurrency cap, not a rate limit (runflow-api.md §6). */
+const CAPPED_MODEL = 'google/nano-banana-pro/edit';
+const CAPPED_MODEL_CAP = 4;
 
 const sec = (ms: number) => `${(ms / 1000).toFixed(ms < 10_000 ? 1 : 0)} s`;
 
@@ -26,13 +32,15 @@ export function planTrouble(options: TroubleOptions): ChaosPlan {
   const outageMs = options.outageMs ?? 5 * 60_000;
   const creditHoldMs = options.creditHoldMs ?? 2 * 60_000;
   const redisOomMs = options.redisOomMs ?? 60_000;
+  const cappedMs = options.cappedMs ?? (outageMs < 60_000 ? 6_000 : 60_000);
   const base = planChaos({ jobs: options.jobs, workers: options.workers });
   const short = outageMs < 60_000;
   const gapMs = short ? 3_000 : 15_000;
   const outageAt = short ? 2_000 : 20_000;
   const creditAt = outageAt + outageMs + gapMs;
   const oomAt = creditAt + creditHoldMs + gapMs;
-  const windowMs = Math.max(base.enqueueWindowMs, oomAt + redisOomMs + gapMs);
+  const cappedAt = oomAt + redisOomMs + gapMs;
+  const windowMs = Math.max(base.enqueueWindowMs, cappedAt + cappedMs + gapMs);
 
   const scenario = (atMs: number, action: string, forMs: number, what: string, detail: string): ChaosEvent => ({
     atMs,
@@ -65,9 +73,13 @@ export function planTrouble(options: TroubleOptions): ChaosPlan {
       'Redis at maxmemory (noeviction)',
       `every write refused for ${sec(redisOomMs)}`,
     ),
-    // HOOK (issue 11, caps branch): once the simulator has per-model concurrency caps, add the
-    // capped-model fault here — scenario(atMs, 'capped-model', forMs, 'capped model', …) — and handle
-    // it in runTroubleEvent below.
+    scenario(
+      cappedAt,
+      'capped-model',
+      cappedMs,
+      'capped model',
+      `${CAPPED_MODEL} capped at ${CAPPED_MODEL_CAP} runs in flight (429 without Retry-After) for ${sec(cappedMs)}`,
+    ),
   ];
   // Today's worker SIGKILLs go on through the longer window, more sparsely.
   const killEveryMs = short ? 8_000 : 30_000;
@@ -94,7 +106,7 @@ export function planTrouble(options: TroubleOptions): ChaosPlan {
 /** The scenario: its plan, its faults and its verdict (invariant 10). */
 export function troubleScenario(options: TroubleOptions): ChaosScenario {
   const plan = planTrouble(options);
-  const observed: TroubleObservations = { outages: [], creditHolds: [], redisOoms: [] };
+  const observed: TroubleObservations = { outages: [], creditHolds: [], redisOoms: [], cappedModels: [] };
   return {
     name: 'trouble',
     plan,
@@ -167,6 +179,39 @@ async function runTroubleEvent(event: ScenarioEvent, ctx: ScenarioContext, obser
       } finally {
         admin.disconnect();
       }
+      return;
+    }
+    case 'capped-model': {
+      const reader = new Redis(fleet.redisUrl, { maxRetriesPerRequest: 1 });
+      reader.on('error', () => {});
+      const rejectedBefore = fleet.sim.stats().capRejected;
+      const startedAt = Date.now();
+      let lowestFactor = 1;
+      log(`${CAPPED_MODEL} capped at ${CAPPED_MODEL_CAP} runs in flight for ${sec(event.forMs)}`);
+      fleet.sim.setConcurrencyCaps({ models: { [CAPPED_MODEL]: CAPPED_MODEL_CAP }, mode: 'reject' });
+      let learnedCap: number | undefined;
+      try {
+        // The fleet's rate factor, sampled: a cap must not be read as a rate limit and collapse it.
+        while (Date.now() - startedAt < event.forMs) {
+          const state = await readGovernorState(reader, { prefix: fleet.prefix, apiKey: fleet.sim.apiKey }).catch(
+            () => undefined,
+          );
+          if (state) {
+            lowestFactor = Math.min(lowestFactor, state.factor);
+            learnedCap = state.learnedCaps.find((c) => c.model === CAPPED_MODEL)?.cap ?? learnedCap;
+          }
+          await sleep(500);
+        }
+      } finally {
+        fleet.sim.setConcurrencyCaps(null);
+        reader.disconnect();
+      }
+      const endedAt = Date.now();
+      const capRejected = fleet.sim.stats().capRejected - rejectedBefore;
+      observed.cappedModels.push({ startedAt, endedAt, lowestFactor, capRejected, learnedCap });
+      log(
+        `cap lifted after ${sec(endedAt - startedAt)}: ${capRejected} creates over it, lowest rate factor ${lowestFactor.toFixed(2)}, learned cap ${learnedCap ?? 'none'}`,
+      );
       return;
     }
     default:

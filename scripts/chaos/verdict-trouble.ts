@@ -5,7 +5,8 @@ import type { ChaosFacts } from './collect-facts.ts';
 // Invariant 10 under the trouble scenario: long trouble holds, it does not fail. Every failure is a
 // run the simulator failed (or a legacy job's bad data); the breaker opened during the outage and,
 // from the moment every worker could see it, Runflow saw at most one request per 5 s; the credit
-// ran out, the fleet held, and every job still ended.
+// ran out, the fleet held, and every job still ended; a model's concurrency cap did not collapse the
+// fleet's rate factor.
 
 export interface Episode {
   startedAt: number;
@@ -16,7 +17,11 @@ export interface TroubleObservations {
   outages: (Episode & { breakerOpenedAt: number | undefined })[];
   creditHolds: Episode[];
   redisOoms: Episode[];
+  cappedModels: (Episode & { lowestFactor: number; capRejected: number; learnedCap: number | undefined })[];
 }
+
+/** Under a model's concurrency cap the fleet's rate factor must not collapse (it fell to 0.059 before). */
+const LOWEST_FACTOR_UNDER_A_CAP = 0.25;
 
 /** Workers refresh their cached holds every 500 ms: from open + this, none may send anything but probes. */
 const SEEN_BY_EVERY_WORKER_MS = 1_000;
@@ -56,6 +61,11 @@ export function checkTrouble(
   if (observed.creditHolds.length > 0 && insufficientCredit === 0)
     problems.push('credit ran out but no create met a 402');
   if (report.lost > 0) problems.push(`${report.lost} jobs lost`);
+  const capped = observed.cappedModels[0];
+  if (capped && capped.lowestFactor < LOWEST_FACTOR_UNDER_A_CAP)
+    problems.push(
+      `the rate factor fell to ${capped.lowestFactor.toFixed(2)} under a model's cap (a cap read as a rate limit)`,
+    );
 
   const verdict: InvariantVerdict = {
     id: 10,
@@ -76,6 +86,10 @@ export function checkTrouble(
     insufficientCreditAnswers: insufficientCredit,
     balanceProbes: facts.simStats.balanceRequests,
     redisOomMs: total(observed.redisOoms),
+    cappedModelMs: total(observed.cappedModels),
+    capRejected: capped?.capRejected ?? 0,
+    lowestFactorWhileCapped: capped?.lowestFactor ?? null,
+    learnedCap: capped?.learnedCap ?? null,
   };
   const invariants = [...report.invariants, verdict].sort((a, b) => a.id - b.id);
   return {
@@ -95,6 +109,14 @@ export function checkTrouble(
       ['credit spent until top-up', `${(numbers.creditHoldMs / 1000).toFixed(1)} s`],
       ['creates answered 402 / balance probes', `${insufficientCredit} / ${numbers.balanceProbes}`],
       ['Redis at maxmemory (noeviction)', `${(numbers.redisOomMs / 1000).toFixed(1)} s`],
+      [
+        'capped model (creates over the cap)',
+        `${(numbers.cappedModelMs / 1000).toFixed(1)} s (${numbers.capRejected})`,
+      ],
+      [
+        'lowest rate factor under the cap / learned cap',
+        `${numbers.lowestFactorWhileCapped === null ? '—' : numbers.lowestFactorWhileCapped.toFixed(2)} / ${numbers.learnedCap ?? 'none'}`,
+      ],
     ],
   };
 }
