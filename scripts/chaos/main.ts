@@ -13,7 +13,7 @@ import { pickScenario } from './scenarios.ts';
 // only when all hold. A scenario (scenario-<name>.ts) adds its own faults and verdicts.
 
 const usage = `usage: pnpm chaos [--jobs N (default 2000)] [--json PATH] [--idempotency honour|ignore] [--workers N]
-                  [--scenario trouble [--outage-ms MS (300000)] [--credit-ms MS (120000)] [--oom-ms MS (60000)]]
+                  [--scenario trouble [--outage-ms MS (300000)] [--credit-ms MS (120000)] [--oom-ms MS (60000)] [--capped-ms MS (60000)]]
        pnpm chaos --scenario spend [--jobs N] [--json PATH] [--workers N]   (spend follows Runflow; see README)
 
 Spawns redis-server (AOF), callback-ingest and N workers, runs the simulator in this process, and
@@ -30,6 +30,7 @@ const { values } = parseArgs({
     'outage-ms': { type: 'string' },
     'credit-ms': { type: 'string' },
     'oom-ms': { type: 'string' },
+    'capped-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 });

@@ -28,6 +28,7 @@ export function pickScenario(
       outageMs: msFlag(options.values, 'outage-ms'),
       creditHoldMs: msFlag(options.values, 'credit-ms'),
       redisOomMs: msFlag(options.values, 'oom-ms'),
+      cappedMs: msFlag(options.values, 'capped-ms'),
     });
   }
   throw new Error(`--scenario must be one of: default, trouble, spend; got ${JSON.stringify(name)}`);

@@ -7,7 +7,8 @@ import { runChaos } from '../../scripts/chaos/run-chaos.ts';
 import { troubleScenario } from '../../scripts/chaos/scenario-trouble.ts';
 
 // The short trouble run of `pnpm test`: today's faults plus a Runflow outage (503, then connection
-// refused), credit running out and topped up, and Redis at maxmemory — seconds instead of minutes.
+// refused), credit running out and topped up, Redis at maxmemory and a capped model — seconds instead
+// of minutes.
 // `pnpm chaos --scenario trouble --jobs 3000` is the full-length one.
 
 describe('chaos: trouble scenario (short run)', () => {
@@ -33,6 +34,9 @@ describe('chaos: trouble scenario (short run)', () => {
     expect(trouble.breakerOpenedAfterMs).not.toBeNull();
     expect(trouble.insufficientCreditAnswers).toBeGreaterThan(0);
     expect(trouble.redisOomMs).toBeGreaterThanOrEqual(4_000);
+    // A model's concurrency cap (429s that follow the runs in flight) does not collapse the rate.
+    expect(trouble.cappedModelMs).toBeGreaterThanOrEqual(6_000);
+    expect(trouble.lowestFactorWhileCapped).toBeGreaterThanOrEqual(0.25);
     expect(report.processFaults.workersDiedStarting).toBeGreaterThanOrEqual(1);
   });
 });
