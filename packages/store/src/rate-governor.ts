@@ -140,6 +140,7 @@ export class RateGovernor {
         o.rateTimeConstantMs,
         o.insensitiveRatio,
         o.insensitiveHoldMs,
+        o.requestsPerSecond,
       ],
     )) as number;
     return factor / 1000;

@@ -10,7 +10,9 @@
 -- share of requests (a cap, a fault) that slowing down cannot cure: the halving is undone (factor and
 -- ceiling back to before it, or before the run of halvings it ended) and 429s leave the rate alone for
 -- the hold time. Requests that got through
--- are the decaying count of grants (governor-acquire-1.lua) minus the decaying count of 429s.
+-- are the decaying count of grants (governor-acquire-1.lua) minus the decaying count of 429s. Only a
+-- fleet that used the rate it was granted can show that: when it sent well below it (a stalled process,
+-- demand that fell), fewer requests got through because fewer were sent, and the halving stands.
 --
 -- Input:
 --   KEYS[1] governor hash of the API key
@@ -25,6 +27,7 @@
 --   ARGV[9] time constant (ms) of the decaying counts (same as governor-acquire-1.lua)
 --   ARGV[10] insensitive ratio (e.g. 0.75)
 --   ARGV[11] hold (ms): how long 429s that did not follow the rate leave it alone
+--   ARGV[12] the fleet's configured requests per second (what factor 1 grants)
 --
 -- Output:
 --   returns the new factor ×1000.
@@ -55,6 +58,8 @@ local age = math.max(0, now - tonumber(vals[16] or tostring(now)))
 local span = tau * (1 - math.exp(-age / tau))
 local through = math.max(0, sent - limited) * 1000 / math.max(span, tau / 10)
 local share = math.min(1, limited / math.max(sent, 1))
+local sent_rate = sent * 1000 / math.max(span, tau / 10)
+local used_its_rate = sent_rate >= 0.7 * factor * tonumber(ARGV[12])
 -- What this episode leaves as the baseline of the next: nothing when the count is too young.
 local baseline = through
 if age < tau then baseline = 0 end
@@ -68,7 +73,7 @@ if now - last >= tonumber(ARGV[5]) then
     -- Held: these 429s were shown not to follow the rate.
     redis.call('HSET', key, 'penalized_at', now, 'ep_through', baseline, 'ep_share', share, 'ep_halved', 0)
   elseif vals[12] == '1' and before > 0 and through <= tonumber(ARGV[10]) * before
-    and share >= 0.5 * tonumber(vals[17] or '1') then
+    and share >= 0.5 * tonumber(vals[17] or '1') and used_its_rate then
     factor = tonumber(vals[13] or '1')
     ceiling = tonumber(vals[14] or '1')
     redis.call('HSET', key, 'factor', factor, 'factor_at', now, 'ceiling', ceiling, 'ceiling_at', now,
