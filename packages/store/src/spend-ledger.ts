@@ -192,7 +192,12 @@ export class SpendLedger {
     }
     const stored = decodeSpendRecord(s.runId, String(answer));
     const mine = stored.queue === s.queue && stored.jobId === record.jobId;
-    if (s.budget) await this.#settleBudget(s, bookedMicroUsd(stored), mine ? 'again' : 'foreign');
+    // A run booked as waste first (ingest or the reconciler judged it kept by no job) stays waste in the
+    // ledger, and waste never counts against a budget: the job only releases its reservation. (Seen in
+    // chaos: budget spent = settled + one waste run, when ingest settled a run as waste before its job
+    // adopted it.)
+    const countsForJob = mine && stored.outcome !== 'waste';
+    if (s.budget) await this.#settleBudget(s, bookedMicroUsd(stored), countsForJob ? 'again' : 'foreign');
     return { settledNow: false, record: stored };
   }
 
