@@ -39,18 +39,23 @@ export async function confirmRuns(deps: ReconcileDeps, olderThanMs: number): Pro
     }
   };
 
-  const times = waiting.map((run) => uuidV7TimeMs(run.runId));
-  const pageable = times.every((t) => t !== undefined);
-  if (waiting.length <= PER_RUN_LOOKUPS || !pageable) {
-    for (const { runId } of waiting.slice(0, pageable ? PER_RUN_LOOKUPS : PAGE)) {
-      if (!(await reconcilerSlot(deps))) break;
+  /** GET /v1/runs/{id} for each, a governor slot per request; stops when a slot or an error says so. */
+  const lookUpOneByOne = async (runs: readonly { runId: string }[]) => {
+    for (const { runId } of runs) {
+      if (!(await reconcilerSlot(deps))) return;
       pass.requests += 1;
       try {
         await apply(await deps.client.getRun(runId));
       } catch (error) {
-        if (!(await handleError(deps, error, runId))) break;
+        if (!(await handleError(deps, error, runId))) return;
       }
     }
+  };
+
+  const times = waiting.map((run) => uuidV7TimeMs(run.runId));
+  const pageable = times.every((t) => t !== undefined);
+  if (waiting.length <= PER_RUN_LOOKUPS || !pageable) {
+    await lookUpOneByOne(waiting.slice(0, pageable ? PER_RUN_LOOKUPS : PAGE));
     return pass;
   }
   const from = Math.min(...(times as number[])) - WINDOW_SLACK_MS;
@@ -70,15 +75,7 @@ export async function confirmRuns(deps: ReconcileDeps, olderThanMs: number): Pro
   } while (cursor && byId.size > 0);
   // Runs the pages did not show (a list that leaves some out): one by one once they are old.
   const stale = waiting.filter((run) => byId.has(run.runId) && run.settledAtMs <= olderThanMs - LOOK_UP_AFTER_MS);
-  for (const { runId } of stale.slice(0, PER_RUN_LOOKUPS)) {
-    if (!(await reconcilerSlot(deps))) break;
-    pass.requests += 1;
-    try {
-      await apply(await deps.client.getRun(runId));
-    } catch (error) {
-      if (!(await handleError(deps, error, runId))) break;
-    }
-  }
+  await lookUpOneByOne(stale.slice(0, PER_RUN_LOOKUPS));
   return pass;
 }
 
