@@ -80,6 +80,38 @@ describe('learned caps', () => {
     expect((await other.limited(NB2, 'q/2', T0 + 1_000)).kind).toBe('rate'); // PRO's was the rate just now
     expect((await other.limited(NB2, 'q/1', T0 + 3_500)).kind).toBe('cap'); // that evidence is over 2 s old
   });
+
+  it("calls a 429 the cap when it picks one model: another model's creates get through and meet no 429", async () => {
+    const caps = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
+    // PRO got through with 4 others in flight by our count (runs Runflow finished whose callbacks are
+    // late still count): a 429 with 3 in flight is not the cap by the count alone.
+    await fill(caps, PRO, 5, T0);
+    await caps.release(PRO, 'q/4');
+    await caps.release(PRO, 'q/3');
+    expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
+    // But NB2's creates get through meanwhile (two at once), and no NB2 create (nor a GET) met a 429: the cap.
+    for (const member of ['n/0', 'n/1']) {
+      expect(await caps.acquire(NB2, member, undefined, T0 + 15)).toBe(true);
+      await caps.created(NB2, member, T0 + 15);
+    }
+    await caps.release(NB2, 'n/1');
+    expect(await caps.limited(PRO, 'q/3', T0 + 20)).toMatchObject({ kind: 'cap', others: 3 });
+    // Once NB2 meets a 429 too (with as many in flight as got through: not its cap), it is the rate
+    // limit, and so are PRO's 429s again.
+    expect(await caps.acquire(NB2, 'n/1', undefined, T0 + 30)).toBe(true);
+    expect((await caps.limited(NB2, 'n/1', T0 + 40)).kind).toBe('rate');
+    expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 50)).toBe(true);
+    expect((await caps.limited(PRO, 'q/3', T0 + 60)).kind).toBe('rate');
+    // A GET's 429 is the rate limit, and so is a create's right after it.
+    const get = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
+    await fill(get, PRO, 5, T0);
+    await fill(get, NB2, 1, T0);
+    await get.release(PRO, 'q/4');
+    await get.release(PRO, 'q/3');
+    expect((await get.limited(undefined, 'q/x', T0 + 5)).kind).toBe('rate');
+    expect(await get.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
+    expect((await get.limited(PRO, 'q/3', T0 + 20)).kind).toBe('rate');
+  });
 });
 
 describe('rate governor: 429s that do not follow the rate', () => {

@@ -2,7 +2,8 @@
 -- know: admitted jobs that have not sent their create yet are not), remember the most accepted runs a
 -- create of it succeeded next to lately
 -- (a later 429 with fewer in flight is not the model's cap), and end a probe of its learned cap that
--- worked (the raised cap stays; the next probe waits the first probe wait again).
+-- worked (the raised cap stays; the next probe waits the first probe wait again). The time of the
+-- model's last accepted create is kept too: it tells a 429 on one model while others get through (a cap).
 --
 -- Input:
 --   KEYS[1] accepted-runs hash of the model (the in-flight members whose create was answered): member -> since (ms)
@@ -20,7 +21,11 @@ if redis.call('HSET', KEYS[1], ARGV[1], now) == 0 then others = others - 1 end
 local v = redis.call('HMGET', KEYS[2], 'ok:' .. model, 'ok_at:' .. model, 'probing:' .. model, 'cap:' .. model)
 local okmax = tonumber(v[1] or '-1')
 if now - tonumber(v[2] or '0') > tonumber(ARGV[4]) then okmax = -1 end
-if others >= okmax then redis.call('HSET', KEYS[2], 'ok:' .. model, others, 'ok_at:' .. model, now) end
+if others >= okmax then
+  redis.call('HSET', KEYS[2], 'created_at:' .. model, now, 'ok:' .. model, others, 'ok_at:' .. model, now)
+else
+  redis.call('HSET', KEYS[2], 'created_at:' .. model, now)
+end
 local cap = tonumber(v[4] or '')
 if v[3] == '1' and cap and others >= cap - 1 then
   redis.call('HSET', KEYS[2], 'probing:' .. model, 0, 'probe_wait:' .. model, ARGV[5])
