@@ -6,6 +6,7 @@ import { governorKey, inflightKey, queuesKey, queueTag, runQueueKey } from '@run
 import { type StartedRedisCluster, startRedisCluster } from '@runflow-queue/testkit';
 import { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { enqueueMany, FAST_HOLDS, holdsOf, statesOf, waitAllEnded } from '../holds/holds-support.ts';
 import {
   type Fleet,
   type FleetOptions,
@@ -311,7 +312,54 @@ describe('on a Redis Cluster (3 masters)', () => {
     expect(backlog.prioritized + backlog.waiting).toBeGreaterThan(300);
   });
 
-  // The holds of issue 11 (breaker, credit, pause) join here once they land: same `start()`, same cluster.
+  // The holds of issue 11: one `{holds}` hash per account (its own slot), read by workers whose queues
+  // sit on other masters.
+  it('an outage opens the breaker for queues on every master; they resume together, nothing fails', async () => {
+    const f = await start({ holds: FAST_HOLDS, sim: { latencyMs: { min: 100, max: 200 } } });
+    const holds = holdsOf(f);
+    await f.sim.setOutage('unavailable');
+    const ids = Object.fromEntries(
+      await Promise.all(QUEUES.map(async (queue) => [queue, await enqueueMany(f.producer, queue, 8, queue)] as const)),
+    );
+    await waitFor(async () => (await holds.snapshot()).breaker.open, 10_000, 'breaker open');
+    // Requests already on their way when it opened (each worker reads the holds every 100 ms) end first.
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const from = Date.now();
+    const before = f.sim.requestTimes().length;
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    // Both queues' workers hold: Runflow sees only the probes, one at a time, at most one per 500 ms.
+    const seen = f.sim.requestTimes().slice(before);
+    expect(seen.length).toBeLessThanOrEqual(Math.ceil((Date.now() - from) / 500) + 1);
+    for (let i = 1; i < seen.length; i += 1) expect(seen[i] - seen[i - 1]).toBeGreaterThanOrEqual(450);
+    await f.sim.setOutage('off');
+    for (const queue of QUEUES) expect(await waitAllEnded(f, queue, ids[queue], 30_000)).toEqual([]);
+    expect((await holds.snapshot()).breaker).toMatchObject({ open: false, opens: 1 });
+    expect(f.sim.runs()).toHaveLength(16);
+    await expectLedgerEqualsBilling(f);
+  });
+
+  it('a credit hold and an operator pause hold queues on different masters until lifted', async () => {
+    const f = await start({ holds: FAST_HOLDS, sim: { latencyMs: { min: 100, max: 200 } } });
+    const holds = holdsOf(f);
+    f.sim.setBalance(0);
+    const starved = await enqueueMany(f.producer, 'edits', 4, 'no credit');
+    await waitFor(async () => (await holds.snapshot()).credit.held, 10_000, 'credit hold');
+    // The hold is the account's: the other queue (another master) waits too.
+    const other = await enqueueMany(f.producer, 'thumbnails', 3, 'other master');
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect(f.sim.runs()).toHaveLength(0);
+    await holds.pause('thumbnails', 'checking prompts', 'test');
+    f.sim.topUp(10_000_000);
+    expect(await waitAllEnded(f, 'edits', starved, 20_000)).toEqual([]);
+    // The credit is back, but the paused queue still holds its submits.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    expect((await statesOf(f, 'thumbnails', other)).completed ?? 0).toBe(0);
+    expect(f.sim.runs()).toHaveLength(4);
+    await holds.resume('thumbnails');
+    expect(await waitAllEnded(f, 'thumbnails', other, 20_000)).toEqual([]);
+    expect(f.sim.runs()).toHaveLength(7);
+    await expectLedgerEqualsBilling(f);
+  });
 });
 
 function writeWorkloads(config: WorkloadsConfigInput): string {
