@@ -1,6 +1,7 @@
 import { createRedis } from '@runflow-queue/store';
 import type { Row, Scenario } from '../scenario.ts';
 import { startStack, waitForJobs } from '../support/bench-stack.ts';
+import { runBullmqFloor } from '../support/bullmq-floor.ts';
 import { cpuNote, cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 import { diffTally, scriptNames, startMonitor, type Tally } from '../support/redis-monitor.ts';
 
@@ -10,10 +11,13 @@ import { diffTally, scriptNames, startMonitor, type Tally } from '../support/red
 //   finalize — the same job, from its callback to completed;
 //   steady   — JOBS jobs end to end with callbacks, everything counted, per completed job,
 // and the steady phase per command (each script by name), so what a job costs can be read line by line.
+// Then BullMQ alone through the same life (add with a priority, fetch, park with data, promote, fetch,
+// complete; bench/support/bullmq-floor.ts), counted in the same run: the floor under any job of ours.
 
 const JOBS = 500;
 
-const perJob = (value: number, jobs: number) => Math.round((value / jobs) * 10) / 10;
+const round1 = (value: number) => Math.round(value * 10) / 10;
+const perJob = (value: number, jobs: number) => round1(value / jobs);
 
 export const redisCost: Scenario = {
   name: 'redis-cost',
@@ -84,6 +88,15 @@ export const redisCost: Scenario = {
       const lua = steady.lua - idle.lua * seconds - pollCost.lua;
       const redisCommandsPerJob = perJob(client, completed);
       const redisLuaCallsPerJob = perJob(lua, completed);
+      // BullMQ alone, the same life, the same number of jobs (the idle loop subtracted likewise).
+      const f0 = monitor.snapshot();
+      const floorStarted = performance.now();
+      const floorRun = await runBullmqFloor(context.redis.url, JOBS, 16);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const floorTally = diffTally(f0, monitor.snapshot());
+      const floorSeconds = (performance.now() - floorStarted) / 1000;
+      const floorClient = perJob(floorTally.client - idle.client * floorSeconds, floorRun.completed);
+      const floorLua = perJob(floorTally.lua - idle.lua * floorSeconds, floorRun.completed);
       const rows: Row[] = [
         { phase: 'enqueue + submit path (1 job: add → dequeue → parked)', ...counts(diffTally(t0, t2)) },
         { phase: 'finalize path (callback → completed)', ...counts(diffTally(t2, t3)) },
@@ -91,6 +104,16 @@ export const redisCost: Scenario = {
           phase: `steady, per completed job (${completed} jobs)`,
           client: redisCommandsPerJob,
           lua: redisLuaCallsPerJob,
+        },
+        {
+          phase: `BullMQ alone, the same life, per job (${floorRun.completed} jobs)`,
+          client: floorClient,
+          lua: floorLua,
+        },
+        {
+          phase: "  the pipeline's own, above BullMQ's",
+          client: round1(redisCommandsPerJob - floorClient),
+          lua: round1(redisLuaCallsPerJob - floorLua),
         },
         { phase: 'idle worker + ingest, per second', client: idle.client, lua: idle.lua },
         ...[...steady.byCommand]
@@ -117,6 +140,9 @@ export const redisCost: Scenario = {
           redisLuaCallsPerJob,
           // The name this figure had before (same value).
           luaCallsPerJob: redisLuaCallsPerJob,
+          bullmqFloorCommandsPerJob: floorClient,
+          bullmqFloorLuaCallsPerJob: floorLua,
+          ownLuaCallsPerJob: round1(redisLuaCallsPerJob - floorLua),
           enqueueAndSubmitRoundTrips: diffTally(t0, t2).client,
           finalizePathRoundTrips: diffTally(t2, t3).client,
           ...cpu,
@@ -130,6 +156,7 @@ export const redisCost: Scenario = {
         problems: completed === JOBS ? [] : [`${JOBS - completed} of ${JOBS} jobs did not complete`],
         notes: [
           'client commands = what crosses the network (EVALSHA counts once); targets ≤ 20 client commands and ≤ 50 calls inside Lua per completed job.',
+          "BullMQ alone: its own scripts for a job that parks and wakes once, with our worker's and producer's options (bench/support/bullmq-floor.ts); no pipeline's job can cost less.",
           'The one-job phases include the idle loop of the worker and ingest during their window (see the last row).',
           "Per job rows: the steady window by command (a script by name, its inner calls beside it); the bench's own count polls are subtracted.",
           cpuNote('steady', cpu),
