@@ -18,6 +18,7 @@ import {
 import { queueTelemetry } from '@runflow-queue/tracing';
 import { MetricsTime, type Queue, Worker } from 'bullmq';
 import type { Logger } from 'pino';
+import { reportingAnsweredReads } from './answered-reads.ts';
 import { type HoldsConfig, HoldsMonitor } from './holds-monitor.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 import type { LifecycleHooks } from './park-job.ts';
@@ -110,6 +111,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
   const budgets = new BudgetStore(connection, { prefix });
   // Every submit holds an in-flight slot, so a 429 can be read against the runs in flight (a model's cap).
   const inflight = new InflightCaps(connection, { prefix, apiKey: options.governorKey });
+  const client = reportingAnsweredReads(options.client, () => inflight.answered());
   const governor = new ObservedRateGovernor(
     connection,
     {
@@ -126,7 +128,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     connection,
     prefix,
     accountKey: options.governorKey,
-    client: options.client,
+    client,
     config: options.holds,
     logger,
     metrics: options.metrics,
@@ -146,7 +148,7 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     queues.push(limiter);
     const processor = createEditProcessor({
       queue,
-      client: options.client,
+      client,
       inbox,
       runIndex,
       ledger,
@@ -214,7 +216,8 @@ export async function startEditWorkers(options: EditWorkersOptions): Promise<Edi
     logger,
   );
   const reconciler =
-    options.reconciler && startReconciler(options, options.reconciler, { ledger, runIndex, governor, modelIds, holds });
+    options.reconciler &&
+    startReconciler({ ...options, client }, options.reconciler, { ledger, runIndex, governor, modelIds, holds });
   return {
     workers,
     holds,

@@ -17,6 +17,11 @@ export interface InflightCapsOptions {
   apiKey?: string;
   /** 429s on another model (or a GET) within this window make a 429 the rate limit (default 2 s). */
   evidenceMs?: number;
+  /**
+   * A 429 that picks one model — other requests (another model's creates, GETs) answered within this
+   * window and none of them met a 429 in it — is that model's cap (default 5 s).
+   */
+  answerWindowMs?: number;
   /** How long the most runs in flight a create succeeded with counts as evidence (default 10 s). */
   successWindowMs?: number;
   /** A learned cap that binds is probed one higher after this (default 5 s) ... */
@@ -61,6 +66,7 @@ export class InflightCaps {
   readonly #capsKey: string;
   readonly #learning: boolean;
   readonly #o: Required<Omit<InflightCapsOptions, 'prefix' | 'apiKey'>>;
+  #answeredWrittenAt = 0;
 
   constructor(redis: RedisClient, options: InflightCapsOptions) {
     this.#redis = redis;
@@ -70,6 +76,7 @@ export class InflightCaps {
     this.#o = {
       staleMs: options.staleMs ?? 2 * 3600_000,
       evidenceMs: options.evidenceMs ?? 2_000,
+      answerWindowMs: options.answerWindowMs ?? 5_000,
       successWindowMs: options.successWindowMs ?? 10_000,
       probeMs: options.probeMs ?? 5_000,
       maxProbeMs: options.maxProbeMs ?? 5 * 60_000,
@@ -109,6 +116,18 @@ export class InflightCaps {
   }
 
   /**
+   * Runflow answered a GET (not with 429): evidence that its rate limit lets requests through, for
+   * telling a 429 that picks one model. Written at most once per half second per process, not awaited.
+   */
+  answered(now = Date.now()): void {
+    if (!this.#learning || now - this.#answeredWrittenAt < 500) return;
+    this.#answeredWrittenAt = now;
+    this.#redis.hset(this.#capsKey, 'answered_at:*', now).catch(() => {
+      // Evidence only: a lost write makes the next 429 read by the count of runs in flight alone.
+    });
+  }
+
+  /**
    * A create of `model` by `member` (or, with model undefined, a GET) was answered 429: a cap or the
    * rate limit? The member's slot is given back (no run was made). Without an API key: the rate limit.
    */
@@ -120,7 +139,16 @@ export class InflightCaps {
     const [cap, others, learned] = (await limitedScript.run(
       this.#redis,
       [inflightKey(this.#prefix, model ?? '*'), this.#capsKey, acceptedRunsKey(this.#prefix, model ?? '*')],
-      [member, model ?? '*', now, this.#o.evidenceMs, this.#o.successWindowMs, this.#o.probeMs, this.#o.maxProbeMs],
+      [
+        member,
+        model ?? '*',
+        now,
+        this.#o.evidenceMs,
+        this.#o.successWindowMs,
+        this.#o.probeMs,
+        this.#o.maxProbeMs,
+        this.#o.answerWindowMs,
+      ],
     )) as [number, number, number];
     return { kind: cap === 1 ? 'cap' : 'rate', others, learnedCap: learned > 0 ? learned : undefined };
   }

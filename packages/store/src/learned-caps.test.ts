@@ -81,7 +81,7 @@ describe('learned caps', () => {
     expect((await other.limited(NB2, 'q/1', T0 + 3_500)).kind).toBe('cap'); // that evidence is over 2 s old
   });
 
-  it("calls a 429 the cap when it picks one model: another model's creates get through and meet no 429", async () => {
+  it('calls a 429 the cap when it picks one model: other requests get through and meet no 429', async () => {
     const caps = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
     // PRO got through with 4 others in flight by our count (runs Runflow finished whose callbacks are
     // late still count): a 429 with 3 in flight is not the cap by the count alone.
@@ -102,6 +102,17 @@ describe('learned caps', () => {
     expect((await caps.limited(NB2, 'n/1', T0 + 40)).kind).toBe('rate');
     expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 50)).toBe(true);
     expect((await caps.limited(PRO, 'q/3', T0 + 60)).kind).toBe('rate');
+    // A single model whose polls Runflow answers (commands on one connection run in order).
+    const reads = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
+    await fill(reads, PRO, 5, T0);
+    await reads.release(PRO, 'q/4');
+    await reads.release(PRO, 'q/3');
+    expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
+    reads.answered(T0 + 12);
+    expect((await reads.limited(PRO, 'q/3', T0 + 20)).kind).toBe('cap');
+    // Answers older than the window (5 s) tell nothing: by the count, the rate limit.
+    expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 6_000)).toBe(true);
+    expect((await reads.limited(PRO, 'q/3', T0 + 6_000)).kind).toBe('rate');
     // A GET's 429 is the rate limit, and so is a create's right after it.
     const get = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
     await fill(get, PRO, 5, T0);

@@ -3,7 +3,7 @@
 -- create of it succeeded next to lately
 -- (a later 429 with fewer in flight is not the model's cap), and end a probe of its learned cap that
 -- worked (the raised cap stays; the next probe waits the first probe wait again). The time of the
--- model's last accepted create is kept too: it tells a 429 on one model while others get through (a cap).
+-- model's last accepted create is kept too (answered_at): it tells a 429 that picks one model (a cap).
 --
 -- Input:
 --   KEYS[1] accepted-runs hash of the model (the in-flight members whose create was answered): member -> since (ms)
@@ -22,9 +22,9 @@ local v = redis.call('HMGET', KEYS[2], 'ok:' .. model, 'ok_at:' .. model, 'probi
 local okmax = tonumber(v[1] or '-1')
 if now - tonumber(v[2] or '0') > tonumber(ARGV[4]) then okmax = -1 end
 if others >= okmax then
-  redis.call('HSET', KEYS[2], 'created_at:' .. model, now, 'ok:' .. model, others, 'ok_at:' .. model, now)
+  redis.call('HSET', KEYS[2], 'answered_at:' .. model, now, 'ok:' .. model, others, 'ok_at:' .. model, now)
 else
-  redis.call('HSET', KEYS[2], 'created_at:' .. model, now)
+  redis.call('HSET', KEYS[2], 'answered_at:' .. model, now)
 end
 local cap = tonumber(v[4] or '')
 if v[3] == '1' and cap and others >= cap - 1 then

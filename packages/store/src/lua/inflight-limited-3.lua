@@ -4,9 +4,9 @@
 -- `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
 -- or on another model at the same time (one that was the rate limit), or one that came with fewer runs
 -- in flight than creates recently succeeded with, under the learned cap — the caller slows the fleet
--- (governor-penalize-1.lua). Unless the 429s pick the model: creates of another model got through within
--- the evidence window and no other model (nor a GET) met a 429 in it. A rate limit refuses requests
--- whatever their model; a cap refuses one model's. That holds when our count of runs in flight is off
+-- (governor-penalize-1.lua). Unless the 429s pick the model: within the answer window, other requests
+-- (another model's creates, GETs) got through and none of them met a 429. A rate limit refuses requests
+-- whatever they are; a cap refuses one model's creates. That holds when our count of runs in flight is off
 -- (runs Runflow finished whose callbacks are late still count as ours), which makes a cap's 429s come
 -- with fewer in flight than creates succeeded with.
 -- The 429'd job made no run: its slot is given back (it takes one again when admitted).
@@ -17,11 +17,13 @@
 --     confirmed or probed, ms), since:<m> (first learned, ms), prev:<m> (the cap before the last change,
 --     '' = none), probe_wait:<m> (ms), probing:<m> (1 while a probe is out), ok:<m> / ok_at:<m> (most
 --     runs in flight a create succeeded with, and when), rejects:<m> (429s explained by the cap).
---     created_at:<m> (last accepted create, ms), r429_at:<m> (last 429 of any kind, ms; '*' = a GET).
+--     answered_at:<m> (last create Runflow accepted, ms; '*' = a GET answered, written by InflightCaps.answered),
+--     r429_at:<m> (last 429 of any kind, ms; '*' = a GET).
 --     Account-wide: rate_at / rate_model (last 429 that was the rate limit, and its model or '*').
 --   KEYS[3] accepted-runs hash of the model (in-flight members whose create was answered: what `others` counts)
 --   ARGV[1] member, ARGV[2] model ('*' for a GET), ARGV[3] now (ms), ARGV[4] evidence window (ms),
---   ARGV[5] window of the successful-create record (ms), ARGV[6] first probe wait (ms), ARGV[7] longest probe wait (ms)
+--   ARGV[5] window of the successful-create record (ms), ARGV[6] first probe wait (ms), ARGV[7] longest probe wait (ms),
+--   ARGV[8] answer window (ms): how far back other requests' answers and 429s tell a 429 that picks one model
 --
 -- Output:
 --   returns {1 = a cap (leave the rate alone) | 0 = the rate limit, runs in flight besides this one, learned cap (0 = none)}
@@ -79,15 +81,16 @@ end
 -- Do the 429s pick this model? (Runs only on a 429 that is otherwise the rate limit: the hash holds a
 -- few fields per model.)
 local flat = redis.call('HGETALL', key)
-local others_created, others_refused = false, false
+local window = tonumber(ARGV[8])
+local others_answered, others_refused = false, false
 for i = 1, #flat, 2 do
   local field, at = flat[i], tonumber(flat[i + 1])
-  if at and now - at < evidence then
-    if field:sub(1, 11) == 'created_at:' and field:sub(12) ~= model then others_created = true end
+  if at and now - at < window then
+    if field:sub(1, 12) == 'answered_at:' and field:sub(13) ~= model then others_answered = true end
     if field:sub(1, 8) == 'r429_at:' and field:sub(9) ~= model then others_refused = true end
   end
 end
-if others_created and not others_refused then
+if others_answered and not others_refused then
   if cap then redis.call('HSET', key, 'cap_at:' .. model, now) end
   redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   return {1, others, cap or 0}
