@@ -95,11 +95,13 @@ describe('learned caps', () => {
       await caps.created(NB2, member, T0 + 15);
     }
     await caps.release(NB2, 'n/1');
-    expect(await caps.limited(PRO, 'q/3', T0 + 20)).toMatchObject({ kind: 'cap', others: 3 });
+    // Runflow is at its cap and our count is at least its count: the cap is learned (lowered) to 3.
+    expect(await caps.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
     // Once NB2 meets a 429 too (with as many in flight as got through: not its cap), it is the rate
     // limit, and so are PRO's 429s again.
     expect(await caps.acquire(NB2, 'n/1', undefined, T0 + 30)).toBe(true);
     expect((await caps.limited(NB2, 'n/1', T0 + 40)).kind).toBe('rate');
+    await caps.release(PRO, 'q/2');
     expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 50)).toBe(true);
     expect((await caps.limited(PRO, 'q/3', T0 + 60)).kind).toBe('rate');
     // A single model whose polls Runflow answers (commands on one connection run in order).
@@ -109,8 +111,10 @@ describe('learned caps', () => {
     await reads.release(PRO, 'q/3');
     expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
     reads.answered(T0 + 12);
-    expect((await reads.limited(PRO, 'q/3', T0 + 20)).kind).toBe('cap');
-    // Answers older than the window (5 s) tell nothing: by the count, the rate limit.
+    expect(await reads.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
+    // Answers older than the window (5 s) tell nothing: with fewer in flight than the learned cap and
+    // than a create got through with, by the count, the rate limit.
+    await reads.release(PRO, 'q/2');
     expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 6_000)).toBe(true);
     expect((await reads.limited(PRO, 'q/3', T0 + 6_000)).kind).toBe('rate');
     // A GET's 429 is the rate limit, and so is a create's right after it.

@@ -91,8 +91,12 @@ for i = 1, #flat, 2 do
   end
 end
 if others_answered and not others_refused then
-  if cap then redis.call('HSET', key, 'cap_at:' .. model, now) end
+  -- Runflow's count is at its cap and ours is at least Runflow's (a run leaves ours only once we know
+  -- it ended): `others` is a cap that holds; lower the learned one to it, as a first 429 would learn it.
+  redis.call('HSET', key, 'cap:' .. model, others, 'cap_at:' .. model, now, 'prev:' .. model, v[3] or '',
+    'probing:' .. model, 0, 'probe_wait:' .. model, wait)
+  redis.call('HSETNX', key, 'since:' .. model, now)
   redis.call('HINCRBY', key, 'rejects:' .. model, 1)
-  return {1, others, cap or 0}
+  return {1, others, others}
 end
 return rate(others, cap)
