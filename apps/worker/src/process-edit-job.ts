@@ -4,10 +4,11 @@ import { EditJobData, type EditResult, formatFieldIssues, getModel, toFieldIssue
 import { DelayedError, UnrecoverableError } from 'bullmq';
 import { inflightMember } from './admit-job.ts';
 import { failJob } from './job-failure.ts';
+import { jobLogger } from './job-log.ts';
 import { isTroubleNotTheJobs, parkAfterTrouble } from './park-after-trouble.ts';
 import type { EditJob } from './park-job.ts';
 import type { RedisTrouble } from './redis-trouble.ts';
-import { type EditJobDeps, jobLogger, PARKED, runSteps, type SavedData } from './run-steps.ts';
+import { type EditJobDeps, PARKED, runSteps, type SavedData } from './run-steps.ts';
 
 /** Re-validates job data on dequeue: Redis may hold jobs written by an earlier deploy. */
 export function revalidate(job: EditJob): EditJobData {
@@ -85,7 +86,7 @@ export function createEditProcessor(
 
 function exhausted(deps: EditJobDeps, job: EditJob, data: EditJobData | undefined, error: unknown): UnrecoverableError {
   const message = error instanceof Error ? error.message : String(error);
-  const log = data ? jobLogger(deps, job.id, data) : deps.logger;
+  const log = data ? jobLogger(deps.logger, deps.queue, job.id, data) : deps.logger;
   log.error({ err: error, attemptsMade: job.attemptsMade + 1 }, 'unexpected error on the last attempt');
   return failJob('ATTEMPTS_EXHAUSTED', `${job.attemptsMade + 1} attempt(s) failed; last: ${message}`);
 }

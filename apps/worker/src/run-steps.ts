@@ -3,6 +3,7 @@ import type { RunIndex } from '@runflow-queue/store';
 import { DelayedError } from 'bullmq';
 import type { Logger } from 'pino';
 import { failJob } from './job-failure.ts';
+import { lazyJobLog } from './job-log.ts';
 import { type EditJob, type LifecycleHooks, parkJob } from './park-job.ts';
 import type { StepContext, StepDeps } from './step-context.ts';
 import { queuedStep } from './step-queued.ts';
@@ -52,7 +53,13 @@ export interface SavedData {
  */
 export async function runSteps(job: EditJob, token: string, saved: SavedData, deps: EditJobDeps): Promise<EditResult> {
   const { data } = saved;
-  let ctx: StepContext = { jobId: job.id as string, data, entered: false, deps, log: jobLogger(deps, job.id, data) };
+  let ctx: StepContext = {
+    jobId: job.id as string,
+    data,
+    entered: false,
+    deps,
+    log: lazyJobLog(deps.logger, deps.queue, job.id, data),
+  };
   reportPark(job, deps.queue, data, deps.now());
   for (let transitions = 0; transitions < MAX_TRANSITIONS_PER_WAKE; transitions += 1) {
     const step = ctx;
@@ -131,24 +138,10 @@ async function save(
       job.priority !== 0 ? job.changePriority({ priority: 0 }) : undefined,
     ]);
   }
-  // Rebind the job's log fields only when they change (a pino child per save is measurable).
+  // Rebind the job's log fields only when they change.
   const log =
-    data.runId !== ctx.data.runId || data.clientRef !== ctx.data.clientRef ? jobLogger(deps, job.id, data) : ctx.log;
+    data.runId !== ctx.data.runId || data.clientRef !== ctx.data.clientRef
+      ? lazyJobLog(deps.logger, deps.queue, job.id, data)
+      : ctx.log;
   return { ...ctx, data, log };
-}
-
-/** The job's logger: every line carries {queue, jobId, model, runId, clientRef}. Built from the
- * worker's logger each time (a child of a child would repeat the keys). */
-export function jobLogger(
-  deps: Pick<EditJobDeps, 'logger' | 'queue'>,
-  jobId: string | undefined,
-  data: EditJobData,
-): Logger {
-  return deps.logger.child({
-    queue: deps.queue,
-    jobId,
-    model: data.model,
-    runId: data.runId,
-    clientRef: data.clientRef,
-  });
 }

@@ -8,8 +8,8 @@ import type {
   RateGovernor,
   SpendLedger,
 } from '@runflow-queue/store';
-import type { Logger } from 'pino';
 import type { HoldsView } from './holds-monitor.ts';
+import type { JobLog } from './job-log.ts';
 import type { LifecycleConfig } from './lifecycle-config.ts';
 
 /** What keeps a queue within the account's rate limit, its budget and the models' in-flight caps. */
@@ -53,5 +53,5 @@ export interface StepContext<D extends EditJobData = EditJobData> {
    */
   entered: boolean;
   deps: StepDeps;
-  log: Logger;
+  log: JobLog;
 }

@@ -47,6 +47,9 @@ export function bookedMicroUsd(record: SpendRecord): number {
 /** `-` stands for "none"; a literal `-` is encoded, so it cannot pose as none. */
 export const NO_DIMENSION = '-';
 
+/** A dimension that encodes to itself: every character in [A-Za-z0-9._:/-]. */
+const PLAIN_DIMENSION = /^[A-Za-z0-9._:/-]+$/;
+
 /**
  * Percent-encodes every UTF-8 byte outside [A-Za-z0-9._:/-] (so `|`, `%`, `,`, quotes, spaces, control
  * characters and all non-ASCII), and a lone `-`; empty → `-`. Model ids (`google/nano-banana-2/edit`)
@@ -55,6 +58,8 @@ export const NO_DIMENSION = '-';
 export function encodeDimension(value: string | undefined): string {
   if (value === undefined || value === '') return NO_DIMENSION;
   if (value === NO_DIMENSION) return '%2D';
+  // The usual case (model ids, queue and caller names) has nothing to encode: no per-byte pass.
+  if (PLAIN_DIMENSION.test(value)) return value;
   let out = '';
   for (const byte of new TextEncoder().encode(value)) {
     const char = String.fromCharCode(byte);

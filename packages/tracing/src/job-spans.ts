@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  INVALID_SPAN_CONTEXT,
   isSpanContextValid,
   ProxyTracerProvider,
   propagation,
@@ -100,6 +101,8 @@ export interface SpanOptions {
  * rethrown. Off, this is the API's no-op span.
  */
 export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) => Promise<T>): Promise<T> {
+  // Nothing traces in this process: no span, no context switch, no wrapper per call (several per job).
+  if (!tracingActive() && !hostTracerRegistered()) return fn(NOT_RECORDING);
   return tracer.startActiveSpan(
     name,
     { kind: options.kind ?? SpanKind.INTERNAL, startTime: options.startTime },
@@ -117,6 +120,9 @@ export function inSpan<T>(name: string, options: SpanOptions, fn: (span: Span) =
     },
   );
 }
+
+/** What `fn` gets while nothing traces: the API's own non-recording span, one for every call. */
+const NOT_RECORDING: Span = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
 
 /** A finished span with explicit times (a park, known only at wake-up). */
 export function recordSpan(
