@@ -95,8 +95,13 @@ describe('learned caps', () => {
       await caps.created(NB2, member, T0 + 15);
     }
     await caps.release(NB2, 'n/1');
-    // Runflow is at its cap and our count is at least its count: the cap is learned (lowered) to 3.
-    expect(await caps.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
+    // One such 429 teaches no cap (under the rate limit the first 429s may fall on either model) ...
+    expect(await caps.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: undefined });
+    expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 21)).toBe(true);
+    expect(await caps.limited(PRO, 'q/3', T0 + 22)).toEqual({ kind: 'cap', others: 3, learnedCap: undefined });
+    // ... a third in a row does: Runflow is at its cap, and our count is at least Runflow's.
+    expect(await caps.acquire(PRO, 'q/3', undefined, T0 + 23)).toBe(true);
+    expect(await caps.limited(PRO, 'q/3', T0 + 24)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
     // Once NB2 meets a 429 too (with as many in flight as got through: not its cap), it is the rate
     // limit, and so are PRO's 429s again.
     expect(await caps.acquire(NB2, 'n/1', undefined, T0 + 30)).toBe(true);
@@ -111,12 +116,25 @@ describe('learned caps', () => {
     await reads.release(PRO, 'q/3');
     expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
     reads.answered(T0 + 12);
-    expect(await reads.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
+    expect((await reads.limited(PRO, 'q/3', T0 + 20)).kind).toBe('cap');
     // Answers older than the window (5 s) tell nothing: with fewer in flight than the learned cap and
     // than a create got through with, by the count, the rate limit.
     await reads.release(PRO, 'q/2');
     expect(await reads.acquire(PRO, 'q/3', undefined, T0 + 6_000)).toBe(true);
     expect((await reads.limited(PRO, 'q/3', T0 + 6_000)).kind).toBe('rate');
+    // A model known to be capped: such a 429 lowers its learned cap to the runs in flight it came with
+    // (Runflow is at its cap, and our count is at least Runflow's).
+    const known = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
+    await fill(known, PRO, 3, T0); // the last accepted with 2 others in flight
+    expect(await known.acquire(PRO, 'q/3', undefined, T0 + 10)).toBe(true);
+    expect(await known.limited(PRO, 'q/3', T0 + 20)).toEqual({ kind: 'cap', others: 3, learnedCap: 3 });
+    await known.release(PRO, 'q/2');
+    expect(await known.acquire(PRO, 'q/3', undefined, T0 + 30)).toBe(true);
+    known.answered(T0 + 35);
+    // The 429 that taught the cap and this one make two in a row: the cap stays; a third lowers it.
+    expect(await known.limited(PRO, 'q/3', T0 + 40)).toEqual({ kind: 'cap', others: 2, learnedCap: 3 });
+    expect(await known.acquire(PRO, 'q/3', undefined, T0 + 45)).toBe(true);
+    expect(await known.limited(PRO, 'q/3', T0 + 50)).toEqual({ kind: 'cap', others: 2, learnedCap: 2 });
     // A GET's 429 is the rate limit, and so is a create's right after it.
     const get = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
     await fill(get, PRO, 5, T0);

@@ -18,7 +18,7 @@
 --     '' = none), probe_wait:<m> (ms), probing:<m> (1 while a probe is out), ok:<m> / ok_at:<m> (most
 --     runs in flight a create succeeded with, and when), rejects:<m> (429s explained by the cap).
 --     answered_at:<m> (last create Runflow accepted, ms; '*' = a GET answered, written by InflightCaps.answered),
---     r429_at:<m> (last 429 of any kind, ms; '*' = a GET).
+--     r429_at:<m> (last 429 of any kind, ms; '*' = a GET), ref_n:<m> (its 429s lately, decaying over the answer window).
 --     Account-wide: rate_at / rate_model (last 429 that was the rate limit, and its model or '*').
 --   KEYS[3] accepted-runs hash of the model (in-flight members whose create was answered: what `others` counts)
 --   ARGV[1] member, ARGV[2] model ('*' for a GET), ARGV[3] now (ms), ARGV[4] evidence window (ms),
@@ -40,7 +40,10 @@ local function rate(others, cap)
   return {0, others, cap or 0}
 end
 
-redis.call('HSET', key, 'r429_at:' .. model, now)
+-- This kind's 429s lately, a count decaying over the answer window (how many in a row pick it).
+local seen = redis.call('HMGET', key, 'ref_n:' .. model, 'r429_at:' .. model)
+local refused = tonumber(seen[1] or '0') * math.exp(-math.max(0, now - tonumber(seen[2] or tostring(now))) / tonumber(ARGV[8])) + 1
+redis.call('HSET', key, 'r429_at:' .. model, now, 'ref_n:' .. model, refused)
 if model == '*' then return rate(0, nil) end
 
 redis.call('HDEL', KEYS[1], member)
@@ -91,12 +94,15 @@ for i = 1, #flat, 2 do
   end
 end
 if others_answered and not others_refused then
+  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   -- Runflow's count is at its cap and ours is at least Runflow's (a run leaves ours only once we know
-  -- it ended): `others` is a cap that holds; lower the learned one to it, as a first 429 would learn it.
+  -- it ended), so `others` is a cap that holds: learn it (or lower the learned one to it) once three or
+  -- so 429s in a row picked the model. Under the rate limit the first 429s of an episode may all fall
+  -- on one model by chance (1 in 8 for three, with two models): they park unpenalized, teaching nothing.
+  if refused < 2.5 then return {1, others, cap or 0} end
   redis.call('HSET', key, 'cap:' .. model, others, 'cap_at:' .. model, now, 'prev:' .. model, v[3] or '',
     'probing:' .. model, 0, 'probe_wait:' .. model, wait)
   redis.call('HSETNX', key, 'since:' .. model, now)
-  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   return {1, others, others}
 end
 return rate(others, cap)
