@@ -40,9 +40,10 @@ local function rate(others, cap)
   return {0, others, cap or 0}
 end
 
+local window = tonumber(ARGV[8])
 -- This kind's 429s lately, a count decaying over the answer window (how many in a row pick it).
 local seen = redis.call('HMGET', key, 'ref_n:' .. model, 'r429_at:' .. model)
-local refused = tonumber(seen[1] or '0') * math.exp(-math.max(0, now - tonumber(seen[2] or tostring(now))) / tonumber(ARGV[8])) + 1
+local refused = tonumber(seen[1] or '0') * math.exp(-math.max(0, now - tonumber(seen[2] or tostring(now))) / window) + 1
 redis.call('HSET', key, 'r429_at:' .. model, now, 'ref_n:' .. model, refused)
 if model == '*' then return rate(0, nil) end
 
@@ -63,13 +64,16 @@ local probing = v[6] == '1'
 local wait = tonumber(v[7] or ARGV[6])
 if probing then wait = math.min(tonumber(ARGV[7]), wait * 2) end
 
-if okmax < others then
+-- The cap learned (or lowered) to the runs in flight this 429 came with.
+local function learn()
   redis.call('HSET', key, 'cap:' .. model, others, 'cap_at:' .. model, now, 'prev:' .. model, v[3] or '',
     'probing:' .. model, 0, 'probe_wait:' .. model, wait)
   redis.call('HSETNX', key, 'since:' .. model, now)
   redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   return {1, others, others}
 end
+
+if okmax < others then return learn() end
 if cap and others >= cap then
   -- At the learned cap (a create got through with as many lately: the cap moves, Runflow's count and
   -- ours differ by a run finishing): the cap still.
@@ -84,7 +88,6 @@ end
 -- Do the 429s pick this model? (Runs only on a 429 that is otherwise the rate limit: the hash holds a
 -- few fields per model.)
 local flat = redis.call('HGETALL', key)
-local window = tonumber(ARGV[8])
 local others_answered, others_refused = false, false
 for i = 1, #flat, 2 do
   local field, at = flat[i], tonumber(flat[i + 1])
@@ -94,15 +97,12 @@ for i = 1, #flat, 2 do
   end
 end
 if others_answered and not others_refused then
-  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
   -- Runflow's count is at its cap and ours is at least Runflow's (a run leaves ours only once we know
   -- it ended), so `others` is a cap that holds: learn it (or lower the learned one to it) once three or
   -- so 429s in a row picked the model. Under the rate limit the first 429s of an episode may all fall
   -- on one model by chance (1 in 8 for three, with two models): they park unpenalized, teaching nothing.
-  if refused < 2.5 then return {1, others, cap or 0} end
-  redis.call('HSET', key, 'cap:' .. model, others, 'cap_at:' .. model, now, 'prev:' .. model, v[3] or '',
-    'probing:' .. model, 0, 'probe_wait:' .. model, wait)
-  redis.call('HSETNX', key, 'since:' .. model, now)
-  return {1, others, others}
+  if refused >= 2.5 then return learn() end
+  redis.call('HINCRBY', key, 'rejects:' .. model, 1)
+  return {1, others, cap or 0}
 end
 return rate(others, cap)
