@@ -1,6 +1,7 @@
 import type { EditProducer } from '@runflow-queue/producer';
 import { AccountHolds } from '@runflow-queue/store';
 import type { HoldsConfig } from '@runflow-queue/worker';
+import { expect } from 'vitest';
 import { type Fleet, waitFor } from '../support/fleet.ts';
 
 /** Short hold timings, so a test sees a breaker open, probe and close in seconds. */
@@ -60,4 +61,15 @@ export async function waitAllEnded(fleet: Fleet, queue: string, ids: readonly st
     if (status?.state === 'failed') failures.push(status.failure?.code ?? 'UNCODED');
   }
   return failures;
+}
+
+/**
+ * Once the breaker is open (since `sinceMs`), Runflow sees only the probes: at most one per probeBaseMs
+ * (FAST_HOLDS: 500 ms), one at a time.
+ */
+export function expectProbesOnly(requestTimes: readonly number[], sinceMs: number): void {
+  expect(requestTimes.length).toBeLessThanOrEqual(Math.ceil((Date.now() - sinceMs) / 500) + 1);
+  for (let i = 1; i < requestTimes.length; i += 1) {
+    expect(requestTimes[i] - requestTimes[i - 1]).toBeGreaterThanOrEqual(450);
+  }
 }
