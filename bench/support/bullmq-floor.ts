@@ -18,10 +18,7 @@ export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('floor', { connection, prefix: bullPrefix(prefix, 'floor') });
   let completed = 0;
-  let resolveDone: () => void = () => {};
-  const done = new Promise<void>((resolve) => {
-    resolveDone = resolve;
-  });
+  const done = Promise.withResolvers<void>();
   const worker = new Worker(
     'floor',
     async (job, token) => {
@@ -44,7 +41,7 @@ export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency
   );
   worker.on('completed', () => {
     completed += 1;
-    if (completed >= jobs) resolveDone();
+    if (completed >= jobs) done.resolve();
   });
   try {
     await queue.addBulk(
@@ -54,7 +51,7 @@ export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency
         opts: { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } },
       })),
     );
-    await done;
+    await done.promise;
     return { completed };
   } finally {
     await worker.close();
