@@ -7,8 +7,10 @@ import { startStack, steadyJobsPerSecond, waitForJobs } from '../support/bench-s
 import { type CpuPerJob, cpuPerJob, cpuSnapshot } from '../support/process-cpu.ts';
 
 // The cost of what the pipeline does around the paid API, against BullMQ's own speed in the same run:
-// raw BullMQ with a no-op processor vs the full pipeline (validate, govern, submit with intent, park,
-// signed callback, store, promote, finalize, settle) with a simulator that answers at once. Then the
+// raw BullMQ with a no-op processor, and BullMQ alone through an edit job's life (park, promoted from
+// another connection, fetched again, completed — the floor under any job that waits without holding a
+// slot), vs the full pipeline (validate, govern, submit with intent, park, signed callback, store,
+// promote, finalize, settle) with a simulator that answers at once. Then the
 // same pipeline traced (worker and ingest exporting OTLP/HTTP protobuf to a local receiver), every
 // trace kept and one in ten: the cost of tracing as throughput and CPU per job, traced / untraced.
 
@@ -28,6 +30,15 @@ export const pipeline: Scenario = {
     context.log(`pipeline: raw BullMQ, ${JOBS} no-op jobs, 1 worker process, concurrency ${CONCURRENCY}`);
     const raw = await runBaseline({
       mode: 'raw',
+      redisUrl: context.redis.url,
+      logDir: context.logDir,
+      jobs: JOBS,
+      concurrency: CONCURRENCY,
+      data: (i) => request(i) as unknown as Record<string, unknown>,
+    });
+    context.log(`pipeline: BullMQ alone through an edit job's life (park, promote, complete), ${JOBS} jobs`);
+    const floor = await runBaseline({
+      mode: 'floor',
       redisUrl: context.redis.url,
       logDir: context.logDir,
       jobs: JOBS,
@@ -61,15 +72,26 @@ export const pipeline: Scenario = {
     const tracingCpuRatio = round(tracedCpu(traced) / tracedCpu({ cpu }), 3);
     const sampledCpuRatio = round(tracedCpu(sampled) / tracedCpu({ cpu }), 3);
     const pipelineVsRawRatio = round(Number(full.jobsPerSecond) / raw.jobsPerSecond, 3);
+    const pipelineVsFloorRatio = round(Number(full.jobsPerSecond) / floor.jobsPerSecond, 3);
+    // What the pipeline would reach if it cost nothing beyond BullMQ's floor and the simulator and
+    // producer it shares the cores with: every core busy, nothing of ours on them.
+    const floorCpuMsPerJob = round(floor.workerCpuMsPerJob + floor.redisCpuMsPerJob, 3);
+    const ceilingJobsPerSecond =
+      (context.machine.cpus * 1000) / (floorCpuMsPerJob + cpu.simulatorCpuMsPerJob + cpu.producerCpuMsPerJob);
+    const baselineRow = (name: string, run: typeof raw): Row => ({
+      pipeline: name,
+      completed: JOBS,
+      failed: 0,
+      wallS: round(run.wallMs / 1000, 1),
+      jobsPerSecond: round(run.jobsPerSecond, 1),
+      pipelineVsRawRatio: name === 'raw BullMQ' ? null : round(run.jobsPerSecond / raw.jobsPerSecond, 3),
+      workerCpuMsPerJob: run.workerCpuMsPerJob,
+      redisCpuMsPerJob: run.redisCpuMsPerJob,
+      totalCpuMsPerJob: round(run.workerCpuMsPerJob + run.redisCpuMsPerJob, 3),
+    });
     const rows: Row[] = [
-      {
-        pipeline: 'raw BullMQ',
-        completed: JOBS,
-        failed: 0,
-        wallS: round(raw.wallMs / 1000, 1),
-        jobsPerSecond: round(raw.jobsPerSecond, 1),
-        pipelineVsRawRatio: null,
-      },
+      baselineRow('raw BullMQ', raw),
+      baselineRow('BullMQ, park + wake', floor),
       { ...full, pipelineVsRawRatio, vsUntraced: null },
       { ...traced.row, pipeline: 'full, traced (all)', pipelineVsRawRatio: null, vsUntraced: tracingOverheadRatio },
       {
@@ -88,6 +110,16 @@ export const pipeline: Scenario = {
         rawJobsPerSecond: round(raw.jobsPerSecond, 1),
         pipelineJobsPerSecond: full.jobsPerSecond,
         pipelineVsRawRatio,
+        // BullMQ alone through the same life (park, promote, complete), in the same run.
+        floorJobsPerSecond: round(floor.jobsPerSecond, 1),
+        floorVsRawRatio: round(floor.jobsPerSecond / raw.jobsPerSecond, 3),
+        pipelineVsFloorRatio,
+        rawCpuMsPerJob: round(raw.workerCpuMsPerJob + raw.redisCpuMsPerJob, 3),
+        floorCpuMsPerJob,
+        // The floor's CPU + the simulator's + the producer's on every core: the most any pipeline parked on
+        // BullMQ could reach on this machine (vs raw: the best pipelineVsRawRatio possible here).
+        ceilingJobsPerSecond: round(ceilingJobsPerSecond, 1),
+        ceilingVsRawRatio: round(ceilingJobsPerSecond / raw.jobsPerSecond, 3),
         // Traced / untraced steady throughput (jobs/s, 10–90 %) of the same pipeline in the same run.
         tracingOverheadRatio,
         tracingOverheadRatioSampled10: sampledOverheadRatio,
@@ -116,6 +148,8 @@ export const pipeline: Scenario = {
       rows,
       notes: [
         'Same Redis, same run, one worker process each; target pipelineVsRawRatio ≥ 0.15.',
+        "BullMQ, park + wake: BullMQ alone through an edit job's life, with our worker's and producer's options;",
+        "its CPU columns are the worker's and Redis's from the worker's start (the adds before it left out).",
         'Traced: worker and ingest export OTLP/HTTP protobuf to a local receiver (BSP defaults); the bench',
         "process's producer is untraced, so each wake-up starts its own trace — the same spans per job.",
         'tracingOverheadRatio = traced / untraced jobs/s; tracingCpuRatio = traced / untraced worker + ingest CPU per job.',

@@ -4,6 +4,8 @@ import { spawnScript } from '@runflow-queue/runtime';
 import { uniquePrefix } from '@runflow-queue/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { cpuSeconds } from './cpu-time.ts';
+import { redisCpuSeconds } from './process-cpu.ts';
 
 const MAIN = fileURLToPath(new URL('./baseline-worker.ts', import.meta.url));
 
@@ -12,14 +14,19 @@ export interface BaselineRun {
   wallMs: number;
   /** Steady state: jobs completed between the 10 % and 90 % marks over the time between them. */
   jobsPerSecond: number;
+  /** CPU ms per job of the worker process and of Redis, from the worker's start to the last completion. */
+  workerCpuMsPerJob: number;
+  redisCpuMsPerJob: number;
 }
 
 /**
- * Runs `jobs` jobs through a baseline worker process (raw BullMQ no-op, or the naive
- * await-the-run worker) and measures wall time from the worker start to the last completion.
+ * Runs `jobs` jobs through a baseline worker process (raw BullMQ no-op, BullMQ through an edit job's
+ * park and wake, or the naive await-the-run worker; see baseline-worker.ts) and measures wall time and
+ * CPU from the worker start to the last completion. The floor's jobs are added as our producer adds
+ * them (a priority, attempts, kept a day once completed).
  */
 export async function runBaseline(options: {
-  mode: 'raw' | 'naive';
+  mode: 'raw' | 'floor' | 'naive';
   redisUrl: string;
   logDir: string;
   jobs: number;
@@ -38,7 +45,10 @@ export async function runBaseline(options: {
         Array.from({ length: count }, (_, k) => ({
           name: 'job',
           data: options.data(offset + k),
-          opts: { removeOnComplete: false },
+          opts:
+            options.mode === 'floor'
+              ? { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } }
+              : { removeOnComplete: false },
         })),
       );
     }
@@ -58,8 +68,12 @@ export async function runBaseline(options: {
     );
     const started = performance.now();
     const samples: { atMs: number; finished: number }[] = [];
+    let cpu = { worker: Number.NaN, redis: Number.NaN };
     try {
       await proc.waitFor('baseline worker ready');
+      // From ready on (the process's start-up left out); it starts on the jobs at once.
+      const workerCpuStart = cpuSeconds(proc.child.pid);
+      const redisCpuStart = await redisCpuSeconds(connection);
       const deadline = started + (options.timeoutMs ?? 300_000);
       for (;;) {
         const finished = await queue.getCompletedCount();
@@ -68,11 +82,22 @@ export async function runBaseline(options: {
         if (performance.now() > deadline) throw new Error(`${options.mode} baseline: not done in time`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      cpu = {
+        worker: cpuSeconds(proc.child.pid) - workerCpuStart,
+        redis: (await redisCpuSeconds(connection)) - redisCpuStart,
+      };
     } finally {
       await proc.stop();
     }
     const wallMs = performance.now() - started;
-    return { jobs: options.jobs, wallMs, jobsPerSecond: steadyRate(samples, options.jobs) };
+    const perJob = (seconds: number) => Math.round((seconds * 1e6) / options.jobs) / 1000;
+    return {
+      jobs: options.jobs,
+      wallMs,
+      jobsPerSecond: steadyRate(samples, options.jobs),
+      workerCpuMsPerJob: perJob(cpu.worker),
+      redisCpuMsPerJob: perJob(cpu.redis),
+    };
   } finally {
     await queue.obliterate({ force: true }).catch(() => {});
     await queue.close();

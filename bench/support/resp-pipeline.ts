@@ -1,9 +1,10 @@
 import { connect, type Socket } from 'node:net';
 
 // A Redis client that costs next to nothing per command, so that Redis — not the client — is what a
-// benchmark saturates: commands are encoded as RESP by hand, written a batch at a time, and the batch
-// ends with a PING; the reply stream is only scanned for the PONG and for error replies (`-ERR …`),
-// never parsed. For load generation only: it assumes no reply holds "\r\n-" or "+PONG" itself.
+// benchmark saturates: a batch of commands is encoded as RESP once, into a buffer that ends with a
+// PING, and written again and again as it is; the reply bytes are never decoded or parsed, only
+// scanned for the PONG that ends the batch and for error replies (`-ERR …`). For load generation
+// only: it assumes no reply holds "\r\n-" or "+PONG" itself.
 
 export type Command = readonly (string | number)[];
 
@@ -16,12 +17,17 @@ export function encode(command: Command): string {
   return out;
 }
 
-const PING = encode(['PING']);
-const PONG = '+PONG\r\n';
+const PONG = Buffer.from('+PONG\r\n');
+const ERROR_START = Buffer.from('\r\n-');
+
+/** RESP-encoded commands (`encode(...)` joined) as one batch a pipeline can send: the PING appended. */
+export function batchOf(commands: string): Buffer {
+  return Buffer.from(commands + encode(['PING']));
+}
 
 export interface RespPipeline {
-  /** Writes the commands and a PING; resolves when the PONG came back; rejects on an error reply. */
-  send(commands: string): Promise<void>;
+  /** Writes the batch; resolves when its PONG came back; rejects on an error reply. */
+  send(batch: Buffer): Promise<void>;
   close(): void;
 }
 
@@ -32,31 +38,35 @@ export async function openPipeline(host: string, port: number): Promise<RespPipe
     socket.once('connect', resolve);
     socket.once('error', reject);
   });
-  let tail = '';
+  // The last bytes of the previous chunk: a PONG or an error marker may straddle two chunks, so the
+  // seam (those bytes and the chunk's first ones) is looked at apart; the chunk itself is never copied.
+  let tail = Buffer.alloc(0);
   let waiting: { resolve: () => void; reject: (error: Error) => void } | undefined;
   let failure: string | undefined;
-  socket.setEncoding('latin1');
-  socket.on('data', (chunk: string) => {
-    const text = tail + chunk;
+  socket.on('data', (chunk: Buffer) => {
+    const seam = Buffer.concat([tail, chunk.subarray(0, PONG.length)]);
     if (failure === undefined) {
-      const at = text.indexOf('\r\n-');
-      if (at >= 0) failure = text.slice(at + 2, at + 120);
+      const inSeam = seam.indexOf(ERROR_START);
+      const at = inSeam >= 0 && inSeam < tail.length ? -1 : chunk.indexOf(ERROR_START);
+      if (inSeam >= 0 && inSeam < tail.length) failure = seam.toString('latin1', inSeam + 2);
+      else if (at >= 0) failure = chunk.toString('latin1', at + 2, at + 120);
     }
-    tail = text.slice(-16);
-    if (text.endsWith(PONG) && waiting) {
+    const end = chunk.length >= PONG.length ? chunk : Buffer.concat([tail, chunk]);
+    tail = Buffer.from(end.subarray(Math.max(0, end.length - 16)));
+    if (waiting && end.length >= PONG.length && end.subarray(end.length - PONG.length).equals(PONG)) {
       const done = waiting;
       waiting = undefined;
-      tail = '';
+      tail = Buffer.alloc(0);
       if (failure !== undefined) done.reject(new Error(`Redis answered an error: ${failure.split('\r\n')[0]}`));
       else done.resolve();
     }
   });
   socket.on('error', (error) => waiting?.reject(error));
   return {
-    send(commands) {
+    send(batch) {
       return new Promise<void>((resolve, reject) => {
         waiting = { resolve, reject };
-        socket.write(commands + PING);
+        socket.write(batch);
       });
     },
     close() {
