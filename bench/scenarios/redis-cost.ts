@@ -97,6 +97,15 @@ export const redisCost: Scenario = {
       const floorSeconds = (performance.now() - floorStarted) / 1000;
       const floorClient = perJob(floorTally.client - idle.client * floorSeconds, floorRun.completed);
       const floorLua = perJob(floorTally.lua - idle.lua * floorSeconds, floorRun.completed);
+      // And with none of our options: what BullMQ needs for a park and a wake, whatever the options.
+      const b0 = monitor.snapshot();
+      const bareStarted = performance.now();
+      const bareRun = await runBullmqFloor(context.redis.url, JOBS, 16, { bare: true });
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const bareTally = diffTally(b0, monitor.snapshot());
+      const bareSeconds = (performance.now() - bareStarted) / 1000;
+      const bareClient = perJob(bareTally.client - idle.client * bareSeconds, bareRun.completed);
+      const bareLua = perJob(bareTally.lua - idle.lua * bareSeconds, bareRun.completed);
       const rows: Row[] = [
         { phase: 'enqueue + submit path (1 job: add → dequeue → parked)', ...counts(diffTally(t0, t2)) },
         { phase: 'finalize path (callback → completed)', ...counts(diffTally(t2, t3)) },
@@ -109,6 +118,11 @@ export const redisCost: Scenario = {
           phase: `BullMQ alone, the same life, per job (${floorRun.completed} jobs)`,
           client: floorClient,
           lua: floorLua,
+        },
+        {
+          phase: `BullMQ alone, the same life, no options (no priority, metrics, limiter, age removal)`,
+          client: bareClient,
+          lua: bareLua,
         },
         {
           phase: "  the pipeline's own, above BullMQ's",
@@ -143,6 +157,7 @@ export const redisCost: Scenario = {
           bullmqFloorCommandsPerJob: floorClient,
           bullmqFloorLuaCallsPerJob: floorLua,
           ownLuaCallsPerJob: round1(redisLuaCallsPerJob - floorLua),
+          bullmqBareLuaCallsPerJob: bareLua,
           enqueueAndSubmitRoundTrips: diffTally(t0, t2).client,
           finalizePathRoundTrips: diffTally(t2, t3).client,
           ...cpu,
@@ -157,6 +172,7 @@ export const redisCost: Scenario = {
         notes: [
           'client commands = what crosses the network (EVALSHA counts once); targets ≤ 20 client commands and ≤ 50 calls inside Lua per completed job.',
           "BullMQ alone: its own scripts for a job that parks and wakes once, with our worker's and producer's options (bench/support/bullmq-floor.ts); no pipeline's job can cost less.",
+          'No options: the same park and wake with none of them — what BullMQ itself needs for a job that waits without holding a worker slot.',
           'The one-job phases include the idle loop of the worker and ingest during their window (see the last row).',
           "Per job rows: the steady window by command (a script by name, its inner calls beside it); the bench's own count polls are subtracted.",
           cpuNote('steady', cpu),

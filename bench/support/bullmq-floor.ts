@@ -8,12 +8,20 @@ import { Redis } from 'ioredis';
 // from outside (as callback-ingest does when the callback lands), fetched again and completed — with
 // the worker and job options our worker and producer use. What Redis does for that is the floor under
 // any job of the pipeline: the redis-cost scenario counts it in the same run, beside the pipeline's.
+// `bare`: the same life with none of those options (no priority, metrics, limiter or age-based
+// removal) — what parking and waking a job costs BullMQ whatever a pipeline chooses.
 
 export interface FloorJobs {
   completed: number;
 }
 
-export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency: number): Promise<FloorJobs> {
+export async function runBullmqFloor(
+  redisUrl: string,
+  jobs: number,
+  concurrency: number,
+  options: { bare?: boolean } = {},
+): Promise<FloorJobs> {
+  const ours = !options.bare;
   const prefix = uniquePrefix('floor');
   const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
   const queue = new Queue('floor', { connection, prefix: bullPrefix(prefix, 'floor') });
@@ -35,8 +43,9 @@ export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency
       connection,
       prefix: bullPrefix(prefix, 'floor'),
       concurrency,
-      metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
-      limiter: { max: 1_000_000, duration: 1_000 },
+      ...(ours
+        ? { metrics: { maxDataPoints: MetricsTime.ONE_WEEK }, limiter: { max: 1_000_000, duration: 1_000 } }
+        : {}),
     },
   );
   worker.on('completed', () => {
@@ -48,7 +57,7 @@ export async function runBullmqFloor(redisUrl: string, jobs: number, concurrency
       Array.from({ length: jobs }, (_, i) => ({
         name: 'edit',
         data: { step: 'queued', i },
-        opts: { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } },
+        opts: ours ? { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } } : { attempts: 3 },
       })),
     );
     await done.promise;
