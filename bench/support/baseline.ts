@@ -4,6 +4,7 @@ import { spawnScript } from '@runflow-queue/runtime';
 import { uniquePrefix } from '@runflow-queue/testkit';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { FLOOR_JOB_OPTIONS } from './bullmq-floor.ts';
 import { cpuSeconds } from './cpu-time.ts';
 import { redisCpuSeconds } from './process-cpu.ts';
 
@@ -45,10 +46,7 @@ export async function runBaseline(options: {
         Array.from({ length: count }, (_, k) => ({
           name: 'job',
           data: options.data(offset + k),
-          opts:
-            options.mode === 'floor'
-              ? { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } }
-              : { removeOnComplete: false },
+          opts: options.mode === 'floor' ? FLOOR_JOB_OPTIONS : { removeOnComplete: false },
         })),
       );
     }

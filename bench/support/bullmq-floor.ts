@@ -1,6 +1,6 @@
 import { bullPrefix, moveToDelayedWith, promoteJob } from '@runflow-queue/store';
 import { uniquePrefix } from '@runflow-queue/testkit';
-import { DelayedError, MetricsTime, Queue, Worker } from 'bullmq';
+import { DelayedError, type JobsOptions, MetricsTime, type Processor, Queue, Worker, type WorkerOptions } from 'bullmq';
 import { Redis } from 'ioredis';
 
 // BullMQ alone through the life an edit job has, nothing of ours: added with a priority, fetched,
@@ -15,6 +15,35 @@ export interface FloorJobs {
   completed: number;
 }
 
+/** The worker options of the floor: our worker's (metrics kept a week, a limiter for the manual rate limit). */
+export const FLOOR_WORKER_OPTIONS = {
+  metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+  limiter: { max: 1_000_000, duration: 1_000 },
+} satisfies Partial<WorkerOptions>;
+
+/** The job options of the floor: our producer's (a priority, attempts, kept a day once completed). */
+export const FLOOR_JOB_OPTIONS = {
+  priority: 1000,
+  attempts: 3,
+  removeOnComplete: { age: 86_400 },
+} satisfies JobsOptions;
+
+/**
+ * The floor's processor: the first time it parks the job with its data and priority saved, and has
+ * `promoter` promote it (as ingest does when the callback lands); woken, the job completes.
+ */
+export function floorProcessor(promoter: Queue): Processor {
+  return async (job, token) => {
+    if (job.data.parked) return { ok: true };
+    await moveToDelayedWith(job, Date.now() + 600_000, token as string, {
+      data: { ...job.data, parked: true },
+      priority: 0,
+    });
+    setImmediate(() => void promoteJob(promoter, job.id as string));
+    throw new DelayedError();
+  };
+}
+
 export async function runBullmqFloor(
   redisUrl: string,
   jobs: number,
@@ -27,27 +56,13 @@ export async function runBullmqFloor(
   const queue = new Queue('floor', { connection, prefix: bullPrefix(prefix, 'floor') });
   let completed = 0;
   const done = Promise.withResolvers<void>();
-  const worker = new Worker(
-    'floor',
-    async (job, token) => {
-      if (job.data.parked) return { ok: true };
-      await moveToDelayedWith(job, Date.now() + 600_000, token as string, {
-        data: { ...job.data, parked: true },
-        priority: 0,
-      });
-      // The callback lands: ingest promotes the job (a separate client, as ingest is a separate process).
-      setImmediate(() => void promoteJob(queue, job.id as string));
-      throw new DelayedError();
-    },
-    {
-      connection,
-      prefix: bullPrefix(prefix, 'floor'),
-      concurrency,
-      ...(ours
-        ? { metrics: { maxDataPoints: MetricsTime.ONE_WEEK }, limiter: { max: 1_000_000, duration: 1_000 } }
-        : {}),
-    },
-  );
+  // The promote goes through the queue's client, not the worker's (ingest is a separate process).
+  const worker = new Worker('floor', floorProcessor(queue), {
+    connection,
+    prefix: bullPrefix(prefix, 'floor'),
+    concurrency,
+    ...(ours ? FLOOR_WORKER_OPTIONS : {}),
+  });
   worker.on('completed', () => {
     completed += 1;
     if (completed >= jobs) done.resolve();
@@ -57,7 +72,7 @@ export async function runBullmqFloor(
       Array.from({ length: jobs }, (_, i) => ({
         name: 'edit',
         data: { step: 'queued', i },
-        opts: ours ? { priority: 1000, attempts: 3, removeOnComplete: { age: 86_400 } } : { attempts: 3 },
+        opts: ours ? FLOOR_JOB_OPTIONS : { attempts: 3 },
       })),
     );
     await done.promise;
