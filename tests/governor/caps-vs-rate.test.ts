@@ -50,9 +50,10 @@ const capped = (mode: 'reject' | 'queue') => ({
 });
 
 describe('a capped model', () => {
-  // One retry: the first cap 429s can come before any other request was answered in the window, and
-  // such a 429 cannot be told from the rate limit, so the governor halves once (seen in 1 of 2 CI runs;
-  // a known weakness of the caps/rate rule, BENCHMARKS.md "caps"). Two such starts in a row fail.
+  // One retry. Under load this halved once in 1 of 2 CI runs: a cap learned one high (ours one ahead of
+  // Runflow's), then 429s one below it with nothing else answered read as the rate limit. That is fixed
+  // (learned-caps.test.ts), but before any cap is learned a first 429 with fewer in flight than a create
+  // got through with still cannot be told from the rate limit. Two such starts in a row fail.
   it('reject mode: learns the cap from the 429s, leaves the rate alone, and runs about C per L', {
     retry: 1,
   }, async () => {

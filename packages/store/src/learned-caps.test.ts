@@ -81,6 +81,28 @@ describe('learned caps', () => {
     expect((await other.limited(NB2, 'q/1', T0 + 3_500)).kind).toBe('cap'); // that evidence is over 2 s old
   });
 
+  it('calls a 429 one below the learned cap the cap, nothing else answered; three in a row lower the cap', async () => {
+    const caps = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
+    // A create got through with 4 others in flight (ours one ahead of Runflow's: a callback is late),
+    // then a 429 came with 5: the cap is learned one high, at 5.
+    await fill(caps, PRO, 5, T0);
+    expect(await caps.acquire(PRO, 'q/5', undefined, T0 + 10)).toBe(true);
+    expect(await caps.limited(PRO, 'q/5', T0 + 20)).toEqual({ kind: 'cap', others: 5, learnedCap: 5 });
+    // A run ends; 429s with 4 in flight, one below the cap, and only this model in use: the cap still
+    // (it was the rate limit before, and halved the fleet's rate, seen in CI under load).
+    await caps.release(PRO, 'q/4');
+    expect(await caps.acquire(PRO, 'q/5', undefined, T0 + 30)).toBe(true);
+    expect(await caps.limited(PRO, 'q/5', T0 + 40)).toEqual({ kind: 'cap', others: 4, learnedCap: 5 });
+    // The third 429 in a row, one below: Runflow's cap is 4 (our count is at least Runflow's).
+    expect(await caps.acquire(PRO, 'q/5', undefined, T0 + 50)).toBe(true);
+    expect(await caps.limited(PRO, 'q/5', T0 + 60)).toEqual({ kind: 'cap', others: 4, learnedCap: 4 });
+    // Two below the learned cap, with as many in flight as got through: the rate limit, as before.
+    await caps.release(PRO, 'q/3');
+    await caps.release(PRO, 'q/2');
+    expect(await caps.acquire(PRO, 'q/5', undefined, T0 + 70)).toBe(true);
+    expect((await caps.limited(PRO, 'q/5', T0 + 80)).kind).toBe('rate');
+  });
+
   it('calls a 429 the cap when it picks one model: other requests get through and meet no 429', async () => {
     const caps = new InflightCaps(redis, { prefix: uniquePrefix(), apiKey: 'k' });
     // PRO got through with 4 others in flight by our count (runs Runflow finished whose callbacks are

@@ -1,9 +1,9 @@
 -- A create for a model was answered 429: a concurrency cap of that model, or the account's rate limit?
 -- A cap follows the runs in flight: the 429 came with `others` accepted runs of the model in flight, and no create
--- of the model succeeded with that many in flight lately. Then the cap is learned (or lowered) to
--- `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
+-- of the model succeeded with that many in flight lately, or `others` is at the learned cap or one
+-- below it. Then the cap is learned (or lowered) to `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
 -- or on another model at the same time (one that was the rate limit), or one that came with fewer runs
--- in flight than creates recently succeeded with, under the learned cap — the caller slows the fleet
+-- in flight than creates recently succeeded with, more than one under the learned cap — the caller slows the fleet
 -- (governor-penalize-1.lua). Unless the 429s pick the model: within the answer window, other requests
 -- (another model's creates, GETs) got through and none of them met a 429. A rate limit refuses requests
 -- whatever they are; a cap refuses one model's creates. That holds when our count of runs in flight is off
@@ -74,9 +74,13 @@ local function learn()
 end
 
 if okmax < others then return learn() end
-if cap and others >= cap then
-  -- At the learned cap (a create got through with as many lately: the cap moves, Runflow's count and
-  -- ours differ by a run finishing): the cap still.
+if cap and others >= cap - 1 then
+  -- At the learned cap, or one below it (a create got through with as many lately: the cap moves,
+  -- Runflow's count and ours differ by a run finishing — ours still counts a run whose callback is
+  -- late): the cap still. Seen with one model and nothing else answered in the window: a cap learned
+  -- one high (a create got through with ours one ahead of Runflow's), then 429s at one below it read as
+  -- the rate limit and halved the fleet's rate. Three or so in a row one below lower the cap to them.
+  if others < cap and refused >= 2.5 then return learn() end
   if probing then
     cap = math.max(1, cap - 1)
     redis.call('HSET', key, 'cap:' .. model, cap, 'probing:' .. model, 0, 'probe_wait:' .. model, wait)
