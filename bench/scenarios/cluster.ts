@@ -16,8 +16,9 @@ import { batchOf, encode, openPipeline, type RespPipeline } from '../support/res
 // the settle-once marker and four ledger increments, the result, the completed entry and an event —
 // then delete what it wrote (the keys are reused batch after batch, so memory stays flat while Redis
 // does the whole work every time). Clients write pre-encoded RESP batches and only scan the replies
-// (resp-pipeline.ts: each batch encoded once, its reply bytes never decoded), so the client costs a small fraction of Redis's time per job: Redis is the
-// bottleneck, as it is for a large fleet whose workers scale out but whose Redis does not.
+// (resp-pipeline.ts: each batch encoded once, its reply bytes never decoded), so the client costs a
+// small fraction of Redis's time per job: Redis is the bottleneck, as it is for a large fleet whose
+// workers scale out but whose Redis does not.
 
 const QUEUES = 3;
 const CONNECTIONS_PER_QUEUE = 4;

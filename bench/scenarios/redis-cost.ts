@@ -88,24 +88,23 @@ export const redisCost: Scenario = {
       const lua = steady.lua - idle.lua * seconds - pollCost.lua;
       const redisCommandsPerJob = perJob(client, completed);
       const redisLuaCallsPerJob = perJob(lua, completed);
-      // BullMQ alone, the same life, the same number of jobs (the idle loop subtracted likewise).
-      const f0 = monitor.snapshot();
-      const floorStarted = performance.now();
-      const floorRun = await runBullmqFloor(context.redis.url, JOBS, 16);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const floorTally = diffTally(f0, monitor.snapshot());
-      const floorSeconds = (performance.now() - floorStarted) / 1000;
-      const floorClient = perJob(floorTally.client - idle.client * floorSeconds, floorRun.completed);
-      const floorLua = perJob(floorTally.lua - idle.lua * floorSeconds, floorRun.completed);
-      // And with none of our options: what BullMQ needs for a park and a wake, whatever the options.
-      const b0 = monitor.snapshot();
-      const bareStarted = performance.now();
-      const bareRun = await runBullmqFloor(context.redis.url, JOBS, 16, { bare: true });
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      const bareTally = diffTally(b0, monitor.snapshot());
-      const bareSeconds = (performance.now() - bareStarted) / 1000;
-      const bareClient = perJob(bareTally.client - idle.client * bareSeconds, bareRun.completed);
-      const bareLua = perJob(bareTally.lua - idle.lua * bareSeconds, bareRun.completed);
+      // BullMQ alone, the same life, the same number of jobs (the idle loop subtracted likewise): with
+      // our options, then with none (what BullMQ needs for a park and a wake, whatever the options).
+      const countFloor = async (options: { bare?: boolean }) => {
+        const before = monitor.snapshot();
+        const floorStarted = performance.now();
+        const run = await runBullmqFloor(context.redis.url, JOBS, 16, options);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        const tally = diffTally(before, monitor.snapshot());
+        const floorSeconds = (performance.now() - floorStarted) / 1000;
+        return {
+          completed: run.completed,
+          client: perJob(tally.client - idle.client * floorSeconds, run.completed),
+          lua: perJob(tally.lua - idle.lua * floorSeconds, run.completed),
+        };
+      };
+      const floor = await countFloor({});
+      const bare = await countFloor({ bare: true });
       const rows: Row[] = [
         { phase: 'enqueue + submit path (1 job: add → dequeue → parked)', ...counts(diffTally(t0, t2)) },
         { phase: 'finalize path (callback → completed)', ...counts(diffTally(t2, t3)) },
@@ -115,19 +114,19 @@ export const redisCost: Scenario = {
           lua: redisLuaCallsPerJob,
         },
         {
-          phase: `BullMQ alone, the same life, per job (${floorRun.completed} jobs)`,
-          client: floorClient,
-          lua: floorLua,
+          phase: `BullMQ alone, the same life, per job (${floor.completed} jobs)`,
+          client: floor.client,
+          lua: floor.lua,
         },
         {
           phase: `BullMQ alone, the same life, no options (no priority, metrics, limiter, age removal)`,
-          client: bareClient,
-          lua: bareLua,
+          client: bare.client,
+          lua: bare.lua,
         },
         {
           phase: "  the pipeline's own, above BullMQ's",
-          client: round1(redisCommandsPerJob - floorClient),
-          lua: round1(redisLuaCallsPerJob - floorLua),
+          client: round1(redisCommandsPerJob - floor.client),
+          lua: round1(redisLuaCallsPerJob - floor.lua),
         },
         { phase: 'idle worker + ingest, per second', client: idle.client, lua: idle.lua },
         ...[...steady.byCommand]
@@ -154,10 +153,10 @@ export const redisCost: Scenario = {
           redisLuaCallsPerJob,
           // The name this figure had before (same value).
           luaCallsPerJob: redisLuaCallsPerJob,
-          bullmqFloorCommandsPerJob: floorClient,
-          bullmqFloorLuaCallsPerJob: floorLua,
-          ownLuaCallsPerJob: round1(redisLuaCallsPerJob - floorLua),
-          bullmqBareLuaCallsPerJob: bareLua,
+          bullmqFloorCommandsPerJob: floor.client,
+          bullmqFloorLuaCallsPerJob: floor.lua,
+          ownLuaCallsPerJob: round1(redisLuaCallsPerJob - floor.lua),
+          bullmqBareLuaCallsPerJob: bare.lua,
           enqueueAndSubmitRoundTrips: diffTally(t0, t2).client,
           finalizePathRoundTrips: diffTally(t2, t3).client,
           ...cpu,

@@ -46,10 +46,14 @@ export async function openPipeline(host: string, port: number): Promise<RespPipe
   socket.on('data', (chunk: Buffer) => {
     const seam = Buffer.concat([tail, chunk.subarray(0, PONG.length)]);
     if (failure === undefined) {
+      // A marker that starts in the tail straddles the seam; one that starts in the chunk is found there.
       const inSeam = seam.indexOf(ERROR_START);
-      const at = inSeam >= 0 && inSeam < tail.length ? -1 : chunk.indexOf(ERROR_START);
-      if (inSeam >= 0 && inSeam < tail.length) failure = seam.toString('latin1', inSeam + 2);
-      else if (at >= 0) failure = chunk.toString('latin1', at + 2, at + 120);
+      if (inSeam >= 0 && inSeam < tail.length) {
+        failure = seam.toString('latin1', inSeam + 2) + chunk.toString('latin1', PONG.length, 120);
+      } else {
+        const at = chunk.indexOf(ERROR_START);
+        if (at >= 0) failure = chunk.toString('latin1', at + 2, at + 120);
+      }
     }
     const end = chunk.length >= PONG.length ? chunk : Buffer.concat([tail, chunk]);
     tail = Buffer.from(end.subarray(Math.max(0, end.length - 16)));

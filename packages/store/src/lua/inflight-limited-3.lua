@@ -1,9 +1,10 @@
 -- A create for a model was answered 429: a concurrency cap of that model, or the account's rate limit?
--- A cap follows the runs in flight: the 429 came with `others` accepted runs of the model in flight, and no create
--- of the model succeeded with that many in flight lately, or `others` is at the learned cap or one
--- below it. Then the cap is learned (or lowered) to `others` and the fleet's rate is left alone. A rate limit follows the request rate: a 429 on a GET,
--- or on another model at the same time (one that was the rate limit), or one that came with fewer runs
--- in flight than creates recently succeeded with, more than one under the learned cap — the caller slows the fleet
+-- A cap follows the runs in flight: the 429 came with `others` accepted runs of the model in flight,
+-- and no create of the model succeeded with that many in flight lately, or `others` is at the learned
+-- cap or one below it. Then the cap is learned (or lowered) to `others` and the fleet's rate is left
+-- alone. A rate limit follows the request rate: a 429 on a GET, or on another model at the same time
+-- (one that was the rate limit), or one that came with fewer runs in flight than creates recently
+-- succeeded with, more than one under the learned cap — the caller slows the fleet
 -- (governor-penalize-1.lua). Unless the 429s pick the model: within the answer window, other requests
 -- (another model's creates, GETs) got through and none of them met a 429. A rate limit refuses requests
 -- whatever they are; a cap refuses one model's creates. That holds when our count of runs in flight is off
